@@ -1,0 +1,205 @@
+"""The command line: ``aggregator run | render | recluster | demo``.
+
+Parses options, configures logging (the only place that does), and turns every
+:class:`~aggregator.errors.AggregatorError` into a one-line message and exit status 1.
+Tracebacks are shown only with ``-vv``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from aggregator import __version__
+from aggregator.config import Config, load_config
+from aggregator.errors import AggregatorError
+from aggregator.models import PassReport
+
+log = logging.getLogger("aggregator")
+
+
+def setup_logging(verbose: int, quiet: bool) -> None:
+    level = (
+        logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    )
+    logging.basicConfig(
+        level=level,
+        format="%(levelname)s %(name)s: %(message)s"
+        if verbose >= 2
+        else "%(levelname)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
+    if verbose < 2:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+@contextmanager
+def errors_as_messages(ctx: click.Context) -> Iterator[None]:
+    try:
+        yield
+    except AggregatorError as e:
+        if ctx.find_root().obj.get("verbose", 0) >= 2:
+            raise
+        raise click.ClickException(str(e)) from e
+    except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+        raise
+    except Exception as e:  # a bug: still one line, the traceback with -vv
+        if ctx.find_root().obj.get("verbose", 0) >= 2:
+            raise
+        raise click.ClickException(
+            f"internal error: {type(e).__name__}: {e} (run with -vv for the traceback)"
+        ) from e
+
+
+def _config(ctx: click.Context) -> Config:
+    obj: dict[str, Any] = ctx.find_root().obj
+    if "config" not in obj:
+        with errors_as_messages(ctx):
+            obj["config"] = load_config(obj["config_path"])
+    config: Config = obj["config"]
+    return config
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as e:
+        raise click.BadParameter(f"expected an ISO date such as 2026-01-15, got {value!r}") from e
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="feeds.yaml",
+    show_default=True,
+    envvar="AGGREGATOR_CONFIG",
+    help="The feeds.yaml to use (env: AGGREGATOR_CONFIG).",
+)
+@click.option("-v", "--verbose", count=True, help="More output: -v per-feed lines, -vv debug.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+@click.version_option(__version__, prog_name="aggregator")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, verbose: int, quiet: bool) -> None:
+    """Fetch world-news feeds, group the same story across outlets, label each story with a
+    region and a topic, and write a static HTML digest."""
+    setup_logging(verbose, quiet)
+    ctx.ensure_object(dict)
+    ctx.obj.update(config_path=config_path, verbose=verbose, quiet=quiet)
+
+
+def _summary(report: PassReport, echo: Callable[[str], None]) -> None:
+    ok = sum(1 for f in report.feeds if f.outcome == "ok")
+    same = sum(1 for f in report.feeds if f.outcome == "not_modified")
+    echo(
+        f"{len(report.feeds)} feeds fetched ({ok} updated, {same} not modified, "
+        f"{report.errors} failed): {report.new_entries} new entries, "
+        f"{report.stories_touched} stories updated"
+    )
+    for f in report.feeds:
+        if f.outcome == "error":
+            echo(f"  failed: {f.name}: {f.error}")
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="One pass over the due feeds, then exit (cron mode).")
+@click.option("--all", "all_feeds", is_flag=True, help="With --once: fetch every feed now.")
+@click.pass_context
+def run(ctx: click.Context, once: bool, all_feeds: bool) -> None:
+    """Fetch due feeds, update stories and the digest; as a daemon unless --once."""
+    config = _config(ctx)
+    with errors_as_messages(ctx):
+        if once or all_feeds:
+            from aggregator.pipeline import run_pass
+
+            report = run_pass(config, all_feeds=all_feeds)
+            if not ctx.find_root().obj["quiet"]:
+                _summary(report, click.echo)
+        else:
+            from aggregator.scheduler import run_daemon
+
+            run_daemon(config)
+
+
+@cli.command()
+@click.pass_context
+def render(ctx: click.Context) -> None:
+    """Write the HTML digest from the database, without fetching."""
+    from aggregator.render import render_site
+    from aggregator.store import Store
+
+    config = _config(ctx)
+    with errors_as_messages(ctx):
+        store = Store.open(config.settings.database)
+        try:
+            written = render_site(store, config, datetime.now(UTC))
+        finally:
+            store.close()
+    index = Path(config.settings.output_dir) / "index.html"
+    click.echo(f"{index} ({'written' if written else 'unchanged'})")
+
+
+@cli.command()
+@click.option("--since", help="Only entries published at or after this ISO date.")
+@click.pass_context
+def recluster(ctx: click.Context, since: str | None) -> None:
+    """Rebuild stories from stored entries with the current settings."""
+    from aggregator.pipeline import recluster as do_recluster
+
+    config = _config(ctx)
+    start = _parse_date(since)
+    show = sys.stderr.isatty() and not ctx.find_root().obj["quiet"]
+    with errors_as_messages(ctx):
+        if show:
+            with click.progressbar(length=1, label="Clustering", file=sys.stderr) as bar:
+                state = {"done": 0}
+
+                def progress(done: int, total: int) -> None:
+                    bar.length = total
+                    bar.update(done - state["done"])
+                    state["done"] = done
+
+                n, stories = do_recluster(config, since=start, progress=progress)
+        else:
+            n, stories = do_recluster(config, since=start)
+    click.echo(f"{n} entries clustered into {stories} stories")
+
+
+@cli.command()
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="demo",
+    show_default=True,
+    help="Folder for the demo database and digest.",
+)
+@click.pass_context
+def demo(ctx: click.Context, out: Path) -> None:
+    """Serve the bundled sample feeds on 127.0.0.1 and run one full pass over them."""
+    from aggregator.demo import demo_config, reset, serve_sample
+    from aggregator.pipeline import run_pass
+
+    with errors_as_messages(ctx):
+        out.mkdir(parents=True, exist_ok=True)
+        reset(out)
+        with serve_sample() as (base_url, feeds):
+            config = demo_config(base_url, feeds, out)
+            report = run_pass(config, all_feeds=True)
+    if not ctx.find_root().obj["quiet"]:
+        _summary(report, click.echo)
+    click.echo(f"digest:   {(out / 'index.html').resolve()}")
+    click.echo(f"database: {(out / 'aggregator.db').resolve()}")

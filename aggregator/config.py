@@ -1,0 +1,300 @@
+"""feeds.yaml -> a frozen, validated :class:`Config`.
+
+The whole file is checked before anything runs; the first problem found is raised as a
+:class:`~aggregator.errors.ConfigError` whose one-line message names the file and the key, e.g.
+``feeds.yaml: sources[3].url: not an http(s) URL: 'ftp://x'``.
+
+Every setting, its type, default and help text is listed once, in :data:`SETTINGS`; the README
+documents each (a test checks that).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from aggregator.errors import ConfigError
+from aggregator.models import REGIONS, TOPICS, Source
+
+DEFAULT_USER_AGENT = "aggregator/0.1 (+https://github.com/aggregator-news/aggregator)"
+SOURCE_KINDS = ("feed",)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$")
+_UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    check: Callable[[Any, str], Any]
+
+
+def _duration(value: Any, where: str) -> timedelta:
+    """Seconds as a number, or a string such as ``90s``, ``30m``, ``2h``, ``1d``."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: expected a duration such as 30m, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.match(value)):
+        seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    else:
+        raise ConfigError(f"{where}: expected a duration such as 30m, 2h or 600, got {value!r}")
+    if seconds <= 0:
+        raise ConfigError(f"{where}: must be greater than zero, got {value!r}")
+    return timedelta(seconds=seconds)
+
+
+def _positive_int(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where}: expected a whole number >= 1, got {value!r}")
+    return value
+
+
+def _seconds(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"{where}: expected a number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def _fraction(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        raise ConfigError(f"{where}: expected a number between 0 and 1, got {value!r}")
+    return float(value)
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: expected a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def _optional_text(value: Any, where: str) -> str | None:
+    return None if value is None else _text(value, where)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("database", "aggregator.db", "SQLite database file (relative to feeds.yaml).", _text),
+    Setting(
+        "output_dir", "site", "Where the HTML digest is written (relative to feeds.yaml).", _text
+    ),
+    Setting(
+        "templates_dir", None, "Folder of Jinja2 templates overriding the defaults.", _optional_text
+    ),
+    Setting("interval", "30m", "Default time between two fetches of one feed.", _duration),
+    Setting("user_agent", DEFAULT_USER_AGENT, "User-Agent header sent with every request.", _text),
+    Setting("timeout", 30, "Total deadline in seconds for fetching one feed.", _seconds),
+    Setting("connect_timeout", 10, "Seconds allowed to open a connection.", _seconds),
+    Setting("concurrency", 16, "Feeds fetched at the same time, in all.", _positive_int),
+    Setting("per_host", 2, "Feeds fetched at the same time from one host.", _positive_int),
+    Setting(
+        "max_body_bytes", 15 * 1024 * 1024, "Largest feed body accepted, in bytes.", _positive_int
+    ),
+    Setting("cluster_threshold", 0.5, "Similarity (0-1) needed to join a story.", _fraction),
+    Setting(
+        "cluster_window", "72h", "How far apart in time two reports of one story can be.", _duration
+    ),
+    Setting(
+        "digest_window",
+        "48h",
+        "Stories updated within this window appear in the digest.",
+        _duration,
+    ),
+    Setting("digest_max_stories", 300, "Most stories shown in the digest.", _positive_int),
+)
+_SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+_SOURCE_KEYS = ("url", "name", "kind", "region", "topic", "interval")
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: Path = Path("aggregator.db")
+    output_dir: Path = Path("site")
+    templates_dir: Path | None = None
+    interval: timedelta = timedelta(minutes=30)
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    concurrency: int = 16
+    per_host: int = 2
+    max_body_bytes: int = 15 * 1024 * 1024
+    cluster_threshold: float = 0.5
+    cluster_window: timedelta = timedelta(hours=72)
+    digest_window: timedelta = timedelta(hours=48)
+    digest_max_stories: int = 300
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: Settings = field(default_factory=Settings)
+    sources: tuple[Source, ...] = ()
+    path: Path | None = None
+
+    def with_settings(self, **changes: Any) -> Config:
+        return replace(self, settings=replace(self.settings, **changes))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and aliases (no YAML bombs, no silent overwrite)."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in mapping:
+            line = key_node.start_mark.line + 1
+            raise ConfigError(f"duplicate key {key!r} (line {line})")
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    return mapping
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+class _NoAliasComposer(_StrictLoader):
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise ConfigError(f"YAML aliases are not allowed (line {event.start_mark.line + 1})")
+        return super().compose_node(parent, index)
+
+
+def check_url(value: Any, where: str) -> str:
+    """An absolute http(s) URL with a host, or a ConfigError naming ``where``."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: expected a URL, got {value!r}")
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as e:
+        raise ConfigError(f"{where}: malformed URL {url!r}: {e}") from e
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ConfigError(f"{where}: not an http(s) URL: {url!r}")
+    if not parts.hostname or any(c.isspace() for c in url):
+        raise ConfigError(f"{where}: malformed URL {url!r}")
+    return url
+
+
+def _url_key(url: str) -> str:
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme.lower()}://{host}{port}{parts.path or '/'}?{parts.query}"
+
+
+def _parse_source(raw: Any, where: str, settings: Settings) -> Source:
+    if isinstance(raw, str):
+        raw = {"url": raw}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected a mapping with at least 'url', got {raw!r}")
+    for key in raw:
+        if key not in _SOURCE_KEYS:
+            known = ", ".join(_SOURCE_KEYS)
+            raise ConfigError(f"{where}.{key}: unknown key (known: {known})")
+    url = check_url(raw.get("url"), f"{where}.url")
+    name = raw.get("name")
+    name = _text(name, f"{where}.name") if name is not None else (urlsplit(url).hostname or url)
+    kind = raw.get("kind", "feed")
+    if kind not in SOURCE_KINDS:
+        raise ConfigError(f"{where}.kind: expected one of {', '.join(SOURCE_KINDS)}, got {kind!r}")
+    region = raw.get("region")
+    if region is not None and region not in REGIONS:
+        raise ConfigError(f"{where}.region: expected one of {', '.join(REGIONS)}, got {region!r}")
+    topic = raw.get("topic")
+    if topic is not None and topic not in TOPICS:
+        raise ConfigError(f"{where}.topic: expected one of {', '.join(TOPICS)}, got {topic!r}")
+    interval = raw.get("interval")
+    return Source(
+        url=url,
+        name=name,
+        kind=kind,
+        region=region,
+        topic=topic,
+        interval=_duration(interval, f"{where}.interval") if interval is not None else None,
+    )
+
+
+def parse_config(data: Any, *, base: Path = Path("."), path: Path | None = None) -> Config:
+    """Validate the loaded YAML document ``data``; relative paths are resolved against ``base``."""
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"top level: expected a mapping with 'settings' and 'sources', got {data!r}"
+        )
+    for key in data:
+        if key not in ("settings", "sources"):
+            raise ConfigError(f"{key}: unknown top-level key (known: settings, sources)")
+    raw_settings = data.get("settings") or {}
+    if not isinstance(raw_settings, Mapping):
+        raise ConfigError(f"settings: expected a mapping, got {raw_settings!r}")
+    values: dict[str, Any] = {}
+    for key, value in raw_settings.items():
+        setting = _SETTINGS_BY_NAME.get(key)
+        if setting is None:
+            raise ConfigError(
+                f"settings.{key}: unknown setting (known: {', '.join(_SETTINGS_BY_NAME)})"
+            )
+        if value is None and setting.default is None:
+            continue
+        values[key] = setting.check(value, f"settings.{key}")
+    for key in ("database", "output_dir", "templates_dir"):
+        if key in values:
+            p = Path(values[key]).expanduser()
+            values[key] = p if p.is_absolute() else base / p
+    for key in ("database", "output_dir"):
+        values.setdefault(key, base / _SETTINGS_BY_NAME[key].default)
+    settings = Settings(**values)
+
+    raw_sources = data.get("sources")
+    if raw_sources is None:
+        raw_sources = []
+    if not isinstance(raw_sources, list):
+        raise ConfigError(f"sources: expected a list, got {raw_sources!r}")
+    sources: list[Source] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(raw_sources):
+        source = _parse_source(raw, f"sources[{i}]", settings)
+        key = _url_key(source.url)
+        if key in seen:
+            raise ConfigError(f"sources[{i}].url: duplicate of sources[{seen[key]}]: {source.url}")
+        seen[key] = i
+        sources.append(source)
+    return Config(settings=settings, sources=tuple(sources), path=path)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate feeds.yaml; every problem is a one-line ConfigError naming the file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as e:
+        raise ConfigError(f"{path}: file not found") from e
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from e
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 (byte {e.start})") from e
+    try:
+        data = yaml.load(text, Loader=_NoAliasComposer)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from e
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from e
+    try:
+        return parse_config(data, base=path.resolve().parent, path=path)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from e

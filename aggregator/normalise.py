@@ -1,0 +1,354 @@
+"""Pure cleaning of parsed entries: titles, URLs, dates and identity.
+
+Nothing here does I/O; time comes in as ``now``. The rules:
+
+* titles: HTML tags removed, entities decoded, whitespace collapsed, and a trailing outlet
+  suffix (" - BBC News", " | DW") removed when it names the outlet or ends most of the feed's
+  titles;
+* URLs: http(s) only, scheme and host lower-cased, default port, fragment and tracking
+  parameters (utm_*, fbclid, gclid, ...) removed;
+* dates: aware UTC; a missing date becomes the first-seen time, a future one the fetch time;
+* identity: the GUID when the feed gives one that is unique within the fetch, else the
+  canonical link, else a hash of title and summary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from aggregator.models import Entry, ParsedEntry, ParsedFeed
+
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+_CONTROL = (
+    dict.fromkeys(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
+    | dict.fromkeys(range(0x7F, 0xA0))
+    | dict.fromkeys(
+        (
+            0x200B,
+            0x200E,
+            0x200F,
+            0x202A,
+            0x202B,
+            0x202C,
+            0x202D,
+            0x202E,
+            0x2066,
+            0x2067,
+            0x2068,
+            0x2069,
+            0xFEFF,
+        )
+    )
+)
+_SUFFIX = re.compile(r"^(?P<head>.+?)\s+(?:[-–—|·•:]|::)\s+(?P<tail>[^-–—|·•]{2,60})$")
+KNOWN_OUTLETS = frozenset(
+    s.casefold()
+    for s in (
+        "Reuters",
+        "AP",
+        "AP News",
+        "Associated Press",
+        "AFP",
+        "BBC",
+        "BBC News",
+        "BBC World",
+        "DW",
+        "Deutsche Welle",
+        "Al Jazeera",
+        "CNN",
+        "NPR",
+        "The Guardian",
+        "Guardian",
+        "France 24",
+        "FRANCE 24",
+        "TRT World",
+        "Bloomberg",
+        "Financial Times",
+        "FT",
+        "The New York Times",
+        "New York Times",
+        "NYT",
+        "The Washington Post",
+        "Washington Post",
+        "Politico",
+        "Axios",
+        "Sky News",
+        "ABC News",
+        "CBS News",
+        "NBC News",
+        "Fox News",
+        "Euronews",
+        "The Independent",
+        "The Telegraph",
+        "Africanews",
+        "NHK WORLD-JAPAN",
+        "NHK World",
+        "South China Morning Post",
+        "SCMP",
+        "The Times of India",
+        "Times of India",
+        "The Hindu",
+        "Dawn",
+        "Haaretz",
+        "The Times of Israel",
+        "Times of Israel",
+        "Arab News",
+        "Anadolu Agency",
+        "Xinhua",
+        "Kyodo News",
+        "Yonhap",
+        "ABC",
+        "CBC",
+        "CBC News",
+        "Le Monde",
+        "Der Spiegel",
+        "El País",
+        "RFI",
+        "VOA",
+        "Voice of America",
+        "RT",
+        "TASS",
+        "Business Wire",
+        "PR Newswire",
+        "Yahoo News",
+        "MSN",
+        "USA Today",
+        "The Hill",
+        "CNBC",
+        "Forbes",
+        "WSJ",
+        "The Wall Street Journal",
+        "Wall Street Journal",
+        "Economist",
+        "The Economist",
+    )
+)
+TRACKING_PARAMS = frozenset(
+    (
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "ocid",
+        "cmpid",
+        "cmp",
+        "at_medium",
+        "at_campaign",
+        "at_custom1",
+        "at_custom2",
+        "at_custom3",
+        "at_custom4",
+        "at_link_id",
+        "at_link_origin",
+        "at_link_type",
+        "at_ptr_name",
+        "at_bbc_team",
+        "at_format",
+        "ns_mchannel",
+        "ns_source",
+        "ns_campaign",
+        "ns_linkname",
+        "ns_fee",
+        "_ga",
+        "_gl",
+        "mkt_tok",
+        "spm",
+        "ref_src",
+        "xtor",
+        "s_cid",
+        "smid",
+        "sr_share",
+        "taid",
+        "itm_source",
+        "itm_medium",
+        "itm_campaign",
+        "__twitter_impression",
+        "guccounter",
+        "guce_referrer",
+        "guce_referrer_sig",
+        "rss",
+        "feature",
+    )
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def text_of(value: str | None, *, limit: int | None = None) -> str:
+    """Plain text of an HTML fragment: tags dropped, entities decoded, whitespace folded."""
+    if not value:
+        return ""
+    text = _TAG.sub(" ", value)
+    text = html.unescape(html.unescape(text)) if "&amp;" in text else html.unescape(text)
+    text = unicodedata.normalize("NFC", text).translate(_CONTROL)
+    text = _SPACE.sub(" ", text).strip()
+    if limit is not None and len(text) > limit:
+        cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+        text = cut.rstrip(" ,;:.") + "…"
+    return text
+
+
+def _folded(s: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", s.casefold())
+    return "".join(c for c in decomposed if c.isalnum())
+
+
+def split_suffix(title: str) -> tuple[str, str | None]:
+    """``(head, tail)`` when ``title`` ends with `` - Tail`` or `` | Tail``; else no tail."""
+    m = _SUFFIX.match(title)
+    if not m:
+        return title, None
+    return m.group("head").strip(), m.group("tail").strip()
+
+
+def _names_outlet(tail: str, outlet_names: Sequence[str]) -> bool:
+    folded = _folded(tail)
+    if not folded:
+        return False
+    if tail.casefold() in KNOWN_OUTLETS:
+        return True
+    for name in outlet_names:
+        other = _folded(name)
+        if other and (folded == other or folded in other or other in folded):
+            return True
+    return False
+
+
+def common_suffixes(titles: Sequence[str]) -> frozenset[str]:
+    """Suffixes that end at least half of a feed's titles (at least 3 of them)."""
+    counts = Counter(tail for tail in (split_suffix(t)[1] for t in titles) if tail)
+    need = max(3, (len(titles) + 1) // 2)
+    return frozenset(tail for tail, n in counts.items() if n >= need)
+
+
+def clean_title(
+    raw: str,
+    outlet_names: Sequence[str] = (),
+    feed_suffixes: frozenset[str] = frozenset(),
+) -> str:
+    """The readable headline: text only, outlet suffix removed."""
+    title = text_of(raw)
+    head, tail = split_suffix(title)
+    if tail is not None and (tail in feed_suffixes or _names_outlet(tail, outlet_names)):
+        title = head
+    return title
+
+
+def canonical_url(url: str | None, base: str | None = None) -> str | None:
+    """A canonical http(s) URL, or None when ``url`` is not a usable web link."""
+    if not url:
+        return None
+    url = url.strip()
+    if base and not urlsplit(url).scheme:
+        from urllib.parse import urljoin
+
+        url = urljoin(base, url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    host = parts.hostname.lower().rstrip(".")
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    query = urlencode(
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
+        ],
+        doseq=True,
+    )
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+def entry_date(published: datetime | None, updated: datetime | None, now: datetime) -> datetime:
+    """When an entry was published: its own date, else ``now``; never later than ``now``."""
+    when = published or updated or now
+    return min(when, now)
+
+
+def _hash(*parts: str | None) -> str:
+    h = hashlib.sha1(usedforsecurity=False)
+    for part in parts:
+        h.update((part or "").encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def identities(entries: Sequence[ParsedEntry], links: Sequence[str | None]) -> list[str]:
+    """A stable identity per entry, unique within the fetch.
+
+    GUIDs are trusted only when they are unique within this fetch; repeated or missing ones
+    fall back to the canonical link, then to a hash of title and summary.
+    """
+    guid_counts = Counter(e.guid.strip() for e in entries if e.guid and e.guid.strip())
+    link_counts = Counter(link for link in links if link)
+    out: list[str] = []
+    seen: set[str] = set()
+    for entry, link in zip(entries, links, strict=True):
+        guid = entry.guid.strip() if entry.guid else ""
+        if guid and guid_counts[guid] == 1:
+            ident = f"guid:{guid}"
+        elif link and link_counts[link] == 1:
+            ident = f"link:{link}"
+        else:
+            ident = f"hash:{_hash(link, entry.title, entry.summary)}"
+        base, n = ident, 1
+        while ident in seen:  # identical items repeated in one feed
+            n += 1
+            ident = f"{base}#{n}"
+        seen.add(ident)
+        out.append(ident)
+    return out
+
+
+def normalise_feed(feed: ParsedFeed, outlet_name: str, now: datetime) -> list[Entry]:
+    """Turn every usable item of ``feed`` into an :class:`Entry`; items without a title go."""
+    base = feed.link or feed.url
+    links = [canonical_url(e.link, base) for e in feed.entries]
+    idents = identities(feed.entries, links)
+    titles = [text_of(e.title) for e in feed.entries]
+    suffixes = common_suffixes(titles)
+    names = [n for n in (outlet_name, feed.title) if n]
+    out: list[Entry] = []
+    for parsed, link, ident in zip(feed.entries, links, idents, strict=True):
+        title = clean_title(parsed.title, names, suffixes)
+        if not title:
+            continue
+        summary = text_of(parsed.summary, limit=600) or None
+        out.append(
+            Entry(
+                feed_url=feed.url,
+                identity=ident,
+                title=title,
+                title_raw=parsed.title,
+                url=link,
+                guid=parsed.guid,
+                summary=summary,
+                published=entry_date(parsed.published, parsed.updated, now),
+                updated=min(parsed.updated, now) if parsed.updated else None,
+                first_seen=now,
+                author=text_of(parsed.author) or None,
+                categories=tuple(dict.fromkeys(text_of(c) for c in parsed.categories if c)),
+            )
+        )
+    return out

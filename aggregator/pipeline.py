@@ -1,0 +1,279 @@
+"""One pass of the pipeline: due feeds -> fetch -> parse -> normalise -> store -> cluster ->
+classify -> store -> render.
+
+Failures are values: a feed that cannot be fetched or parsed is recorded on its row and in the
+fetch log, and the pass goes on with the others. Each feed's entries are written in their own
+transaction, then the new entries are clustered into stories and labelled, then the digest is
+rendered when anything changed (or when it does not exist yet).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+from aggregator.classify import Classifier, story_labels
+from aggregator.cluster import Clusterer
+from aggregator.config import Config
+from aggregator.errors import ParseError
+from aggregator.fetch import Fetcher
+from aggregator.models import ClusterItem, EntryRecord, FeedReport, FetchResult, Labels, PassReport
+from aggregator.normalise import normalise_feed
+from aggregator.parse import parse_feed
+from aggregator.schedule import next_fetch_after_failure, next_fetch_after_success
+from aggregator.store import Store
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[FeedReport], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class _Feed:
+    name: str
+    interval: timedelta
+    failures: int
+
+
+def _process(
+    store: Store, result: FetchResult, feed: _Feed, now: datetime
+) -> tuple[FeedReport, tuple[int, ...], tuple[int, ...]]:
+    """Parse, normalise and store one fetch result; returns (report, new ids, updated ids)."""
+    if result.error is not None:
+        kind = result.error_kind or "fetch"
+        when = next_fetch_after_failure(now, feed.interval, result.url, feed.failures + 1)
+        store.record_failure(result, kind, result.error, when)
+        return (
+            FeedReport(
+                result.url, feed.name, "error", result.status, error_kind=kind, error=result.error
+            ),
+            (),
+            (),
+        )
+    if result.not_modified:
+        store.record_not_modified(result, next_fetch_after_success(now, feed.interval, result.url))
+        return FeedReport(result.url, feed.name, "not_modified", 304), (), ()
+    try:
+        parsed = parse_feed(result.url, result.body or b"", result.headers)
+    except ParseError as e:
+        when = next_fetch_after_failure(now, feed.interval, result.url, feed.failures + 1)
+        store.record_failure(result, e.kind, e.message, when)
+        return (
+            FeedReport(
+                result.url, feed.name, "error", result.status, error_kind=e.kind, error=e.message
+            ),
+            (),
+            (),
+        )
+    entries = normalise_feed(parsed, feed.name, result.fetched_at)
+    written = store.record_success(
+        result,
+        parsed,
+        entries,
+        next_fetch_after_success(now, feed.interval, result.url, parsed.ttl_minutes),
+    )
+    report = FeedReport(
+        result.url,
+        feed.name,
+        "ok",
+        result.status,
+        new_entries=len(written.new_ids),
+        updated_entries=len(written.updated_ids),
+        bozo=parsed.bozo,
+        error=parsed.bozo_message,
+    )
+    return report, written.new_ids, written.updated_ids
+
+
+def label(classifier: Classifier, entry: EntryRecord) -> Labels:
+    return classifier.classify(
+        entry.title,
+        summary=entry.summary,
+        url=entry.url,
+        categories=entry.categories,
+        region_hint=entry.region_hint,
+        topic_hint=entry.topic_hint,
+    )
+
+
+def _item(entry: EntryRecord) -> ClusterItem:
+    return ClusterItem(
+        id=entry.id,
+        title=entry.title,
+        published=entry.published,
+        source=entry.feed_url,
+        summary=entry.summary,
+        url=entry.url,
+    )
+
+
+def update_stories(
+    store: Store,
+    config: Config,
+    entry_ids: Iterable[int],
+    now: datetime,
+    *,
+    classifier: Classifier | None = None,
+    touched: Iterable[int] = (),
+) -> set[int]:
+    """Label the given entries, cluster those without a story, and rewrite every story they
+    touch. Returns the ids of the stories written."""
+    classifier = classifier or Classifier()
+    settings = config.settings
+    entries = store.entries(ids=entry_ids)
+    if entries:
+        store.label_entries({e.id: label(classifier, e) for e in entries})
+    pending = [e for e in entries if e.story_id is None]
+    touched_ids = {e.story_id for e in entries if e.story_id is not None} | set(touched)
+    clusterer = Clusterer(threshold=settings.cluster_threshold, window=settings.cluster_window)
+    if pending:
+        since = min(e.published for e in pending) - settings.cluster_window
+        for e in store.entries(since=since):
+            if e.story_id is not None:
+                clusterer.seed(_item(e), e.story_id)
+        assignments = clusterer.add_all(_item(e) for e in pending)
+        store.assign({a.item_id: a.story_id for a in assignments})
+        touched_ids.update(a.story_id for a in assignments)
+    write_stories(store, clusterer, touched_ids, now)
+    return touched_ids
+
+
+def write_stories(
+    store: Store, clusterer: Clusterer, story_ids: Iterable[int], now: datetime
+) -> None:
+    """Rewrite the rows of ``story_ids`` from their members (lead, counts, labels)."""
+    ids = sorted(set(story_ids))
+    members = store.story_members(ids)
+    labels = store.entry_labels(m.id for ms in members.values() for m in ms)
+    with store.db.atomic():
+        store.delete_stories(sid for sid in ids if sid not in members)
+        for sid, ms in members.items():
+            by_id = {m.id: m for m in ms}
+            lead_id = clusterer.lead(sid) if sid in clusterer.stories else None
+            if lead_id is None or lead_id not in by_id:
+                lead_id = min(ms, key=lambda m: (m.published, m.id)).id
+            votes = [labels[m.id] for m in ms if m.id in labels]
+            store.save_story(sid, by_id[lead_id], ms, story_labels(votes), now)
+
+
+def run_pass(
+    config: Config,
+    *,
+    now: datetime | None = None,
+    all_feeds: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+    render: bool = True,
+    progress: Progress | None = None,
+) -> PassReport:
+    """Fetch the due feeds (every feed with ``all_feeds``), store, cluster, label, render."""
+    from aggregator.render import render_site  # render is the last stage; imported late
+
+    started = now or utcnow()
+    settings = config.settings
+    store = Store.open(settings.database)
+    try:
+        store.sync_sources(config.sources, started)
+        states = store.feed_states(due_at=None if all_feeds else started)
+        feeds = {
+            row["url"]: _Feed(
+                name=row["name"],
+                interval=timedelta(seconds=row["interval_seconds"])
+                if row["interval_seconds"]
+                else settings.interval,
+                failures=row["consecutive_failures"],
+            )
+            for row in store.feeds()
+        }
+        fetcher = Fetcher(
+            user_agent=settings.user_agent,
+            timeout=settings.timeout,
+            connect_timeout=settings.connect_timeout,
+            concurrency=settings.concurrency,
+            per_host=settings.per_host,
+            max_body_bytes=settings.max_body_bytes,
+            transport=transport,
+            now=(lambda: started) if now is not None else utcnow,
+        )
+        log.info("fetching %d of %d feeds", len(states), len(config.sources))
+        results = fetcher.fetch_all(states)
+        reports: list[FeedReport] = []
+        changed: list[int] = []
+        for result in results:
+            report, new_ids, updated_ids = _process(store, result, feeds[result.url], started)
+            _log_report(report)
+            reports.append(report)
+            changed.extend(new_ids)
+            changed.extend(updated_ids)
+            if progress:
+                progress(report)
+        touched = update_stories(store, config, changed, started) if changed else set()
+        rendered: Sequence[str] = ()
+        if render:
+            rendered = render_site(store, config, started)
+        return PassReport(
+            started_at=started,
+            finished_at=utcnow() if now is None else started,
+            feeds=tuple(reports),
+            stories_touched=len(touched),
+            rendered=tuple(rendered),
+        )
+    finally:
+        store.close()
+
+
+def _log_report(report: FeedReport) -> None:
+    if report.outcome == "error":
+        log.warning("%s: %s (%s)", report.name, report.error, report.url)
+    elif report.outcome == "not_modified":
+        log.info("%s: not modified", report.name)
+    else:
+        extra = f", malformed but usable: {report.error}" if report.bozo else ""
+        log.info(
+            "%s: %d new, %d updated%s",
+            report.name,
+            report.new_entries,
+            report.updated_entries,
+            extra,
+        )
+
+
+def recluster(
+    config: Config,
+    *,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[int, int]:
+    """Rebuild stories from stored entries with the current settings.
+
+    Returns (entries clustered, stories written). Entries before ``since`` keep their stories.
+    """
+    now = now or utcnow()
+    settings = config.settings
+    store = Store.open(settings.database)
+    try:
+        entries = store.entries(since=since)
+        classifier = Classifier()
+        clusterer = Clusterer(threshold=settings.cluster_threshold, window=settings.cluster_window)
+        assignments: dict[int, int] = {}
+        items = sorted((_item(e) for e in entries), key=lambda i: (i.published, i.id))
+        for n, item in enumerate(items, 1):
+            assignments[item.id] = clusterer.add(item).story_id
+            if progress and (n % 500 == 0 or n == len(items)):
+                progress(n, len(items))
+        with store.db.atomic():
+            old = store.clear_assignments(since)
+            store.assign(assignments)
+            store.label_entries({e.id: label(classifier, e) for e in entries})
+        write_stories(store, clusterer, set(old) | set(assignments.values()), now)
+        return len(entries), len(set(assignments.values()))
+    finally:
+        store.close()

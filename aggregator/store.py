@@ -1,0 +1,663 @@
+"""The only module that talks SQL: schema, migrations, reads and writes (sqlite-utils).
+
+The database is the public archive (Datasette users query it), so its tables and columns are
+documented in the README and each column is commented below. Times are ISO 8601 UTC text
+(``2026-01-15T12:00:00Z``), which sorts and facets well. The database runs in WAL mode so a
+reader (Datasette, ``aggregator render``) never blocks a writer; every per-feed write is one
+transaction, so a crash loses at most the feed being written.
+
+Tables:
+
+* ``feeds`` - one row per source: config, HTTP validators, health, schedule;
+* ``entries`` - one row per item per feed, stable across fetches, with its story and labels;
+* ``stories`` - one row per story (its id is the id of the entry that opened it);
+* ``fetch_log`` - one row per fetch attempt.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from aggregator.errors import StoreError
+from aggregator.models import (
+    Entry,
+    EntryRecord,
+    FeedState,
+    FetchResult,
+    Labels,
+    ParsedFeed,
+    Source,
+    StoryRecord,
+)
+
+migrations = Migrations("aggregator")
+
+
+def iso(dt: datetime | None) -> str | None:
+    """ISO 8601 UTC text with a ``Z``: the one time format in the database."""
+    if dt is None:
+        return None
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _must(value: str | None) -> datetime:
+    dt = parse_iso(value)
+    if dt is None:
+        raise StoreError("missing timestamp in a row that requires one")
+    return dt
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE feeds (
+            url TEXT PRIMARY KEY,           -- the feed URL as configured
+            name TEXT NOT NULL,             -- outlet name shown in the digest
+            kind TEXT NOT NULL DEFAULT 'feed', -- source kind: feed
+            region_hint TEXT,               -- region given in feeds.yaml (a prior)
+            topic_hint TEXT,                -- topic given in feeds.yaml (a prior)
+            interval_seconds INTEGER,       -- per-source fetch interval; NULL = the default
+            active INTEGER NOT NULL DEFAULT 1, -- 1 while the source is in feeds.yaml
+            title TEXT,                     -- title the feed gives itself
+            site_url TEXT,                  -- the feed's home page
+            etag TEXT,                      -- last ETag, sent as If-None-Match
+            last_modified TEXT,             -- last Last-Modified, sent as If-Modified-Since
+            ttl_minutes INTEGER,            -- RSS <ttl>, lengthens the interval
+            added_at TEXT NOT NULL,         -- first time the source was seen in feeds.yaml
+            last_fetched_at TEXT,           -- last fetch attempt
+            last_success_at TEXT,           -- last fetch that returned 200 or 304
+            last_status INTEGER,            -- HTTP status of the last attempt
+            last_error TEXT,                -- message of the last failure (NULL after a success)
+            last_error_kind TEXT,           -- http, transport, too_large, parse
+            last_error_at TEXT,             -- when the last failure happened
+            consecutive_failures INTEGER NOT NULL DEFAULT 0, -- failures since the last success
+            next_fetch_at TEXT,             -- the feed is due from this time
+            bozo INTEGER NOT NULL DEFAULT 0, -- 1 if the last body was malformed but usable
+            bozo_message TEXT               -- what was malformed
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY,         -- id of the entry that opened the story (stable)
+            headline TEXT NOT NULL,         -- the lead headline
+            url TEXT,                       -- link of the lead entry
+            lead_entry_id INTEGER REFERENCES entries(id), -- the lead entry
+            outlet TEXT,                    -- outlet of the lead entry
+            published TEXT NOT NULL,        -- publication time of the lead entry
+            first_seen TEXT NOT NULL,       -- earliest publication time of a member
+            last_seen TEXT NOT NULL,        -- latest publication time of a member
+            outlets INTEGER NOT NULL,       -- distinct outlets (feeds) that covered it
+            entries INTEGER NOT NULL,       -- member entries
+            region TEXT NOT NULL,           -- primary region (vote of the members)
+            countries TEXT NOT NULL DEFAULT '[]', -- JSON list of ISO country codes
+            topic TEXT NOT NULL,            -- primary topic (vote of the members)
+            topics TEXT NOT NULL DEFAULT '[]', -- JSON list of secondary topics
+            updated_at TEXT NOT NULL        -- last time this row changed
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE entries (
+            id INTEGER PRIMARY KEY,         -- stable row id
+            feed_url TEXT NOT NULL REFERENCES feeds(url), -- the feed it came from
+            identity TEXT NOT NULL,         -- guid:..., link:... or hash:...; unique per feed
+            guid TEXT,                      -- the GUID / Atom id as given
+            url TEXT,                       -- canonical link (tracking parameters removed)
+            title TEXT NOT NULL,            -- clean headline
+            title_raw TEXT,                 -- headline as the feed gave it
+            summary TEXT,                   -- plain-text summary (HTML removed)
+            author TEXT,
+            categories TEXT NOT NULL DEFAULT '[]', -- JSON list of the feed's categories
+            published TEXT NOT NULL,        -- publication time (first seen if missing)
+            updated TEXT,                   -- update time the feed gave
+            first_seen TEXT NOT NULL,       -- first fetch that saw it
+            last_seen TEXT NOT NULL,        -- last fetch that saw it
+            story_id INTEGER REFERENCES stories(id), -- the story it belongs to
+            region TEXT,                    -- region of this headline alone
+            countries TEXT NOT NULL DEFAULT '[]', -- JSON list of ISO codes in this headline
+            topic TEXT,                     -- topic of this headline alone
+            UNIQUE (feed_url, identity)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE fetch_log (
+            id INTEGER PRIMARY KEY,
+            feed_url TEXT NOT NULL REFERENCES feeds(url), -- the feed fetched
+            fetched_at TEXT NOT NULL,       -- when the request started
+            duration_ms INTEGER,            -- wall time of the request
+            status INTEGER,                 -- HTTP status, if any
+            outcome TEXT NOT NULL,          -- ok, not_modified, error
+            error_kind TEXT,                -- http, transport, too_large, parse
+            error TEXT,                     -- error message
+            bytes INTEGER,                  -- body size
+            new_entries INTEGER NOT NULL DEFAULT 0,
+            updated_entries INTEGER NOT NULL DEFAULT 0,
+            bozo INTEGER NOT NULL DEFAULT 0 -- 1 if the body was malformed but usable
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_entries_feed_url ON entries(feed_url, url)")
+    db.execute("CREATE INDEX idx_entries_story ON entries(story_id)")
+    db.execute("CREATE INDEX idx_entries_published ON entries(published)")
+    db.execute("CREATE INDEX idx_stories_last_seen ON stories(last_seen)")
+    db.execute("CREATE INDEX idx_stories_region_topic ON stories(region, topic)")
+    db.execute("CREATE INDEX idx_fetch_log_feed ON fetch_log(feed_url, fetched_at)")
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    new_ids: tuple[int, ...] = ()
+    updated_ids: tuple[int, ...] = ()
+
+
+class Store:
+    """All reads and writes of the aggregator database."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open (creating if needed) and migrate the database at ``path``."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+            db = sqlite_utils.Database(conn)
+            db.execute("PRAGMA busy_timeout = 30000")
+            db.enable_wal()
+            db.execute("PRAGMA synchronous = NORMAL")
+            migrations.apply(db)
+        except (sqlite3.Error, OSError) as e:
+            raise StoreError(f"{path}: cannot open database: {e}") from e
+        return cls(db)
+
+    @classmethod
+    def memory(cls) -> Store:
+        db = sqlite_utils.Database(memory=True)
+        migrations.apply(db)
+        return cls(db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- feeds ----------------------------------------------------------------------------
+
+    def sync_sources(self, sources: Sequence[Source], now: datetime) -> None:
+        """Make the feeds table match feeds.yaml; removed sources stay, marked inactive."""
+        with self.db.atomic():
+            self.db.execute("UPDATE feeds SET active = 0")
+            for s in sources:
+                interval = int(s.interval.total_seconds()) if s.interval else None
+                self.db.execute(
+                    """
+                    INSERT INTO feeds (url, name, kind, region_hint, topic_hint,
+                                       interval_seconds, active, added_at)
+                    VALUES (?, ?, ?, ?, ?, ?, 1, ?)
+                    ON CONFLICT(url) DO UPDATE SET name = excluded.name, kind = excluded.kind,
+                        region_hint = excluded.region_hint, topic_hint = excluded.topic_hint,
+                        interval_seconds = excluded.interval_seconds, active = 1
+                    """,
+                    [s.url, s.name, s.kind, s.region, s.topic, interval, iso(now)],
+                )
+
+    def feed_states(self, *, due_at: datetime | None = None) -> list[FeedState]:
+        """Active feeds with their validators; only those due at ``due_at`` if given."""
+        sql = "SELECT url, etag, last_modified FROM feeds WHERE active = 1"
+        params: list[Any] = []
+        if due_at is not None:
+            sql += " AND (next_fetch_at IS NULL OR next_fetch_at <= ?)"
+            params.append(iso(due_at))
+        sql += " ORDER BY url"
+        return [
+            FeedState(url=r[0], etag=r[1], last_modified=r[2])
+            for r in self.db.execute(sql, params).fetchall()
+        ]
+
+    def feed_row(self, url: str) -> dict[str, Any]:
+        row = self.db.execute("SELECT * FROM feeds WHERE url = ?", [url]).fetchone()
+        if row is None:
+            raise StoreError(f"no feed {url!r} in the database")
+        cols = [c[0] for c in self.db.execute("SELECT * FROM feeds LIMIT 0").description]
+        return dict(zip(cols, row, strict=True))
+
+    def feeds(self) -> list[dict[str, Any]]:
+        cur = self.db.execute("SELECT * FROM feeds ORDER BY name")
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def _log(
+        self,
+        result: FetchResult,
+        outcome: str,
+        *,
+        error_kind: str | None = None,
+        error: str | None = None,
+        new: int = 0,
+        updated: int = 0,
+        bozo: bool = False,
+    ) -> None:
+        self.db.execute(
+            """
+            INSERT INTO fetch_log (feed_url, fetched_at, duration_ms, status, outcome,
+                                   error_kind, error, bytes, new_entries, updated_entries, bozo)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                result.url,
+                iso(result.fetched_at),
+                round(result.elapsed * 1000),
+                result.status,
+                outcome,
+                error_kind,
+                error,
+                len(result.body) if result.body is not None else None,
+                new,
+                updated,
+                int(bozo),
+            ],
+        )
+
+    def record_failure(
+        self, result: FetchResult, kind: str, message: str, next_fetch_at: datetime
+    ) -> None:
+        """Store a failed fetch or parse on the feed row and in the fetch log."""
+        with self.db.atomic():
+            self.db.execute(
+                """
+                UPDATE feeds SET last_fetched_at = ?, last_status = ?, last_error = ?,
+                    last_error_kind = ?, last_error_at = ?,
+                    consecutive_failures = consecutive_failures + 1, next_fetch_at = ?
+                WHERE url = ?
+                """,
+                [
+                    iso(result.fetched_at),
+                    result.status,
+                    message,
+                    kind,
+                    iso(result.fetched_at),
+                    iso(next_fetch_at),
+                    result.url,
+                ],
+            )
+            self._log(result, "error", error_kind=kind, error=message)
+
+    def record_not_modified(self, result: FetchResult, next_fetch_at: datetime) -> None:
+        with self.db.atomic():
+            self.db.execute(
+                """
+                UPDATE feeds SET last_fetched_at = ?, last_success_at = ?, last_status = ?,
+                    last_error = NULL, last_error_kind = NULL, consecutive_failures = 0,
+                    etag = ?, last_modified = ?, next_fetch_at = ?
+                WHERE url = ?
+                """,
+                [
+                    iso(result.fetched_at),
+                    iso(result.fetched_at),
+                    result.status,
+                    result.etag,
+                    result.last_modified,
+                    iso(next_fetch_at),
+                    result.url,
+                ],
+            )
+            self._log(result, "not_modified")
+
+    def record_success(
+        self,
+        result: FetchResult,
+        feed: ParsedFeed,
+        entries: Sequence[Entry],
+        next_fetch_at: datetime,
+    ) -> WriteResult:
+        """Upsert a feed's entries and its health in one transaction.
+
+        An entry is matched by its identity, or failing that by its canonical link (a GUID
+        that changed while the link stayed is the same entry). A changed headline, summary or
+        link updates the row; it never makes a second one.
+        """
+        new_ids: list[int] = []
+        updated_ids: list[int] = []
+        now = result.fetched_at
+        with self.db.atomic():
+            for e in entries:
+                row = self.db.execute(
+                    "SELECT id, title, summary, url, identity FROM entries "
+                    "WHERE feed_url = ? AND identity = ?",
+                    [e.feed_url, e.identity],
+                ).fetchone()
+                if row is None and e.url:
+                    row = self.db.execute(
+                        "SELECT id, title, summary, url, identity FROM entries "
+                        "WHERE feed_url = ? AND url = ? ORDER BY id LIMIT 1",
+                        [e.feed_url, e.url],
+                    ).fetchone()
+                if row is None:
+                    cur = self.db.execute(
+                        """
+                        INSERT INTO entries (feed_url, identity, guid, url, title, title_raw,
+                            summary, author, categories, published, updated, first_seen,
+                            last_seen)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                        [
+                            e.feed_url,
+                            e.identity,
+                            e.guid,
+                            e.url,
+                            e.title,
+                            e.title_raw,
+                            e.summary,
+                            e.author,
+                            json.dumps(list(e.categories), ensure_ascii=False),
+                            iso(e.published),
+                            iso(e.updated),
+                            iso(e.first_seen),
+                            iso(now),
+                        ],
+                    )
+                    assert cur.lastrowid is not None
+                    new_ids.append(cur.lastrowid)
+                    continue
+                entry_id, title, summary, url, _identity = row
+                changed = (title, summary, url) != (e.title, e.summary, e.url)
+                if changed:
+                    updated_ids.append(entry_id)
+                    self.db.execute(
+                        """
+                        UPDATE entries SET title = ?, title_raw = ?, summary = ?, url = ?,
+                            guid = ?, updated = ?, categories = ?, last_seen = ?
+                        WHERE id = ?
+                        """,
+                        [
+                            e.title,
+                            e.title_raw,
+                            e.summary,
+                            e.url,
+                            e.guid,
+                            iso(e.updated),
+                            json.dumps(list(e.categories), ensure_ascii=False),
+                            iso(now),
+                            entry_id,
+                        ],
+                    )
+                else:
+                    self.db.execute(
+                        "UPDATE entries SET last_seen = ? WHERE id = ?", [iso(now), entry_id]
+                    )
+            self.db.execute(
+                """
+                UPDATE feeds SET last_fetched_at = ?, last_success_at = ?, last_status = ?,
+                    last_error = NULL, last_error_kind = NULL, consecutive_failures = 0,
+                    etag = ?, last_modified = ?, next_fetch_at = ?, title = ?, site_url = ?,
+                    ttl_minutes = ?, bozo = ?, bozo_message = ?
+                WHERE url = ?
+                """,
+                [
+                    iso(now),
+                    iso(now),
+                    result.status,
+                    result.etag,
+                    result.last_modified,
+                    iso(next_fetch_at),
+                    feed.title,
+                    feed.link,
+                    feed.ttl_minutes,
+                    int(feed.bozo),
+                    feed.bozo_message,
+                    result.url,
+                ],
+            )
+            self._log(
+                result,
+                "ok",
+                new=len(new_ids),
+                updated=len(updated_ids),
+                bozo=feed.bozo,
+            )
+        return WriteResult(tuple(new_ids), tuple(updated_ids))
+
+    # -- entries and stories --------------------------------------------------------------
+
+    _ENTRY_SELECT = """
+        SELECT e.id, e.feed_url, f.name, e.title, e.url, e.published, e.first_seen,
+               e.summary, e.categories, e.story_id, f.region_hint, f.topic_hint
+        FROM entries e JOIN feeds f ON f.url = e.feed_url
+    """
+
+    @staticmethod
+    def _entry(row: Sequence[Any]) -> EntryRecord:
+        return EntryRecord(
+            id=row[0],
+            feed_url=row[1],
+            outlet=row[2],
+            title=row[3],
+            url=row[4],
+            published=_must(row[5]),
+            first_seen=_must(row[6]),
+            summary=row[7],
+            categories=tuple(json.loads(row[8] or "[]")),
+            story_id=row[9],
+            region_hint=row[10],
+            topic_hint=row[11],
+        )
+
+    def entries(
+        self,
+        *,
+        since: datetime | None = None,
+        ids: Iterable[int] | None = None,
+        unassigned: bool = False,
+    ) -> list[EntryRecord]:
+        """Entries in published order (ties by id), filtered as asked."""
+        where: list[str] = []
+        params: list[Any] = []
+        if since is not None:
+            where.append("e.published >= ?")
+            params.append(iso(since))
+        if unassigned:
+            where.append("e.story_id IS NULL")
+        if ids is not None:
+            id_list = list(ids)
+            if not id_list:
+                return []
+            where.append(f"e.id IN ({','.join('?' * len(id_list))})")
+            params.extend(id_list)
+        sql = self._ENTRY_SELECT
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY e.published, e.id"
+        return [self._entry(r) for r in self.db.execute(sql, params).fetchall()]
+
+    def assign(self, assignments: Mapping[int, int]) -> None:
+        """Set each entry's story."""
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "UPDATE entries SET story_id = ? WHERE id = ?",
+                [(story, entry) for entry, story in assignments.items()],
+            )
+
+    def label_entries(self, labels: Mapping[int, Labels]) -> None:
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "UPDATE entries SET region = ?, countries = ?, topic = ? WHERE id = ?",
+                [
+                    (lab.region, json.dumps(list(lab.countries)), lab.topic, entry_id)
+                    for entry_id, lab in labels.items()
+                ],
+            )
+
+    def entry_labels(self, ids: Iterable[int]) -> dict[int, Labels]:
+        id_list = list(ids)
+        out: dict[int, Labels] = {}
+        for chunk_start in range(0, len(id_list), 500):
+            chunk = id_list[chunk_start : chunk_start + 500]
+            rows = self.db.execute(
+                f"SELECT id, region, countries, topic FROM entries "
+                f"WHERE id IN ({','.join('?' * len(chunk))}) AND region IS NOT NULL",
+                chunk,
+            ).fetchall()
+            for r in rows:
+                out[r[0]] = Labels(region=r[1], countries=tuple(json.loads(r[2])), topic=r[3])
+        return out
+
+    def story_members(self, story_ids: Iterable[int]) -> dict[int, list[EntryRecord]]:
+        out: dict[int, list[EntryRecord]] = {}
+        id_list = list(story_ids)
+        for start in range(0, len(id_list), 500):
+            chunk = id_list[start : start + 500]
+            sql = (
+                self._ENTRY_SELECT
+                + f" WHERE e.story_id IN ({','.join('?' * len(chunk))}) ORDER BY e.published, e.id"
+            )
+            for row in self.db.execute(sql, chunk).fetchall():
+                rec = self._entry(row)
+                assert rec.story_id is not None
+                out.setdefault(rec.story_id, []).append(rec)
+        return out
+
+    def save_story(
+        self,
+        story_id: int,
+        lead: EntryRecord,
+        members: Sequence[EntryRecord],
+        labels: Labels,
+        now: datetime,
+    ) -> None:
+        """Write a story's row from its members (lead chosen by clustering)."""
+        self.db.execute(
+            """
+            INSERT INTO stories (id, headline, url, lead_entry_id, outlet, published,
+                first_seen, last_seen, outlets, entries, region, countries, topic, topics,
+                updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(id) DO UPDATE SET headline = excluded.headline, url = excluded.url,
+                lead_entry_id = excluded.lead_entry_id, outlet = excluded.outlet,
+                published = excluded.published, first_seen = excluded.first_seen,
+                last_seen = excluded.last_seen, outlets = excluded.outlets,
+                entries = excluded.entries, region = excluded.region,
+                countries = excluded.countries, topic = excluded.topic, topics = excluded.topics,
+                updated_at = excluded.updated_at
+            WHERE stories.headline IS NOT excluded.headline OR stories.url IS NOT excluded.url
+                OR stories.lead_entry_id IS NOT excluded.lead_entry_id
+                OR stories.last_seen IS NOT excluded.last_seen
+                OR stories.first_seen IS NOT excluded.first_seen
+                OR stories.entries IS NOT excluded.entries
+                OR stories.outlets IS NOT excluded.outlets
+                OR stories.region IS NOT excluded.region OR stories.topic IS NOT excluded.topic
+                OR stories.countries IS NOT excluded.countries
+                OR stories.topics IS NOT excluded.topics
+            """,
+            [
+                story_id,
+                lead.title,
+                lead.url,
+                lead.id,
+                lead.outlet,
+                iso(lead.published),
+                iso(min(m.published for m in members)),
+                iso(max(m.published for m in members)),
+                len({m.feed_url for m in members}),
+                len(members),
+                labels.region,
+                json.dumps(list(labels.countries)),
+                labels.topic,
+                json.dumps(list(labels.topics)),
+                iso(now),
+            ],
+        )
+
+    def delete_stories(self, story_ids: Iterable[int]) -> None:
+        ids = list(story_ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            self.db.execute(
+                f"DELETE FROM stories WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            )
+
+    def clear_assignments(self, since: datetime | None = None) -> list[int]:
+        """Forget story assignments (for recluster); returns the story ids dropped."""
+        where, params = ("WHERE published >= ?", [iso(since)]) if since else ("", [])
+        rows = self.db.execute(
+            f"SELECT DISTINCT story_id FROM entries {where} AND story_id IS NOT NULL"
+            if where
+            else "SELECT DISTINCT story_id FROM entries WHERE story_id IS NOT NULL",
+            params,
+        ).fetchall()
+        story_ids = [r[0] for r in rows]
+        self.db.execute(f"UPDATE entries SET story_id = NULL {where}", params)
+        return story_ids
+
+    def stories(
+        self, *, since: datetime | None = None, limit: int | None = None
+    ) -> list[StoryRecord]:
+        """Stories last seen at or after ``since``, most covered and most recent first,
+        each with its members (lead first, then by publication time)."""
+        sql = (
+            "SELECT id, headline, url, outlet, first_seen, last_seen, published, outlets, "
+            "region, topic, countries, topics, lead_entry_id FROM stories"
+        )
+        params: list[Any] = []
+        if since is not None:
+            sql += " WHERE last_seen >= ?"
+            params.append(iso(since))
+        sql += " ORDER BY outlets DESC, last_seen DESC, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = self.db.execute(sql, params).fetchall()
+        members = self.story_members(r[0] for r in rows)
+        out: list[StoryRecord] = []
+        for r in rows:
+            ms = members.get(r[0], [])
+            lead_id = r[12]
+            ordered = sorted(ms, key=lambda m: (m.id != lead_id, m.published, m.id))
+            out.append(
+                StoryRecord(
+                    id=r[0],
+                    headline=r[1],
+                    url=r[2],
+                    outlet=r[3],
+                    first_seen=_must(r[4]),
+                    last_seen=_must(r[5]),
+                    published=_must(r[6]),
+                    outlets=r[7],
+                    region=r[8],
+                    topic=r[9],
+                    countries=tuple(json.loads(r[10])),
+                    topics=tuple(json.loads(r[11])),
+                    members=tuple(ordered),
+                )
+            )
+        return out
+
+    def counts(self) -> dict[str, int]:
+        return {
+            table: int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            for table in ("feeds", "entries", "stories", "fetch_log")
+        }
+
+    def latest_change(self) -> datetime | None:
+        row = self.db.execute("SELECT max(updated_at) FROM stories").fetchone()
+        return parse_iso(row[0]) if row else None

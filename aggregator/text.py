@@ -1,0 +1,198 @@
+"""Headline analysis shared by clustering and classification (pure, no I/O after import).
+
+* :func:`fold` - Unicode folding: NFKD, diacritics dropped, casefolded ("Türkiye" -> "turkiye").
+* :func:`words` - the words of a headline with their original spelling (for capitalisation).
+* :func:`stem` - a light suffix stripper ("strikes" -> "strik", "talks" -> "talk").
+* :class:`Gazetteer` - countries, demonyms, places, metonyms, people and organisations from
+  ``data/gazetteer.json``, matched as phrases of folded words, so that Kiev/Kyiv,
+  Turkey/Türkiye and Moscow/Kremlin/Russian meet on the same entity or country.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+_WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*%?|\d+(?:[.,]\d+)*%?", re.UNICODE)
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all also am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    out over own same she should so some such than that the their theirs them then there these
+    they this those through to too under until up very was we were what when where which while
+    who whom why will with would you your yours via amid says say said new after over per vs
+    us's its' s t ll re ve d m o y
+    """.split()
+)
+# "US" is a country, not the pronoun, in headlines; keep it out of the stopwords.
+STOPWORDS = STOPWORDS - {"us"}
+
+
+def fold(text: str) -> str:
+    """Casefold and drop diacritics: ``fold("Türkiye") == "turkiye"``."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def words(text: str) -> list[str]:
+    """Words of ``text`` in their original spelling; possessive 's is dropped."""
+    out: list[str] = []
+    for m in _WORD.finditer(text.translate(_APOSTROPHES)):
+        w = m.group(0)
+        if w.endswith(("'s", "'S")):
+            w = w[:-2]
+        elif w.endswith("'"):
+            w = w[:-1]
+        if w:
+            out.append(w)
+    return out
+
+
+_SUFFIXES = (
+    ("ational", "ate"),
+    ("ization", "ize"),
+    ("isation", "ize"),
+    ("ises", "ize"),
+    ("izes", "ize"),
+    ("ised", "ize"),
+    ("ized", "ize"),
+    ("ise", "ize"),
+    ("ies", "y"),
+    ("ied", "y"),
+    ("ing", ""),
+    ("ers", "er"),
+    ("ed", ""),
+    ("es", "e"),
+    ("s", ""),
+)
+
+
+@cache
+def stem(word: str) -> str:
+    """A light, predictable English suffix stripper for folded words."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, repl in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            if suffix == "s" and word.endswith(("ss", "us", "is")):
+                return word
+            base = word[: -len(suffix)] + repl
+            if suffix in ("ing", "ed") and len(base) > 3 and base[-1] == base[-2]:
+                base = base[:-1]  # "stopped" -> "stop"
+            return base.rstrip("e") if len(base) > 4 else base
+    return word.rstrip("e") if len(word) > 4 else word
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A named thing from the gazetteer: a country, a city, a person, an organisation..."""
+
+    id: str
+    kind: str  # country, demonym, place, metonym, person, org
+    country: str | None
+    region: str | None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """An entity found in a text: which words it spans and how it was written."""
+
+    entity: Entity
+    start: int
+    end: int
+    surface: str
+
+
+class Gazetteer:
+    """Phrase lookup of gazetteer entities over folded words."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.as_of: str = str(data.get("as_of", ""))
+        self.countries: dict[str, dict[str, Any]] = dict(data.get("countries", {}))
+        self.phrases: dict[tuple[str, ...], Entity] = {}
+        self.ambiguous: frozenset[tuple[str, ...]] = frozenset(
+            tuple(fold(w) for w in words(v)) for v in data.get("ambiguous", ())
+        )
+        self.max_len = 1
+        for raw in data.get("entities", ()):
+            country = raw.get("country")
+            region = raw.get("region")
+            if region is None and country and country in self.countries:
+                region = self.countries[country].get("region")
+            entity = Entity(id=raw["id"], kind=raw["kind"], country=country, region=region)
+            for variant in raw.get("variants", ()):
+                key = tuple(fold(w) for w in words(variant))
+                if key and key not in self.phrases:
+                    self.phrases[key] = entity
+                    self.max_len = max(self.max_len, len(key))
+                # "U.S." -> also "US"; dotted acronyms are written both ways
+                if "." in variant and len(key) == 1:
+                    bare = (key[0].replace(".", ""),)
+                    self.phrases.setdefault(bare, entity)
+
+    def country_name(self, code: str) -> str:
+        return str(self.countries.get(code, {}).get("name", code))
+
+    def country_region(self, code: str) -> str | None:
+        region = self.countries.get(code, {}).get("region")
+        return str(region) if region else None
+
+    def mentions(self, original: Sequence[str]) -> Iterator[Mention]:
+        """Longest-first phrase matches over ``original`` words (unfolded, for case checks)."""
+        folded = [fold(w) for w in original]
+        i, n = 0, len(folded)
+        while i < n:
+            for length in range(min(self.max_len, n - i), 0, -1):
+                key = tuple(folded[i : i + length])
+                entity = self.phrases.get(key)
+                if entity is None:
+                    continue
+                surface = " ".join(original[i : i + length])
+                if key in self.ambiguous and not _looks_like_name(original, i, length):
+                    continue
+                yield Mention(entity, i, i + length, surface)
+                i += length
+                break
+            else:
+                i += 1
+
+
+# Words that, anywhere in a headline, say an ambiguous name is not the place ("Turkey" the
+# bird, "china" the clay, "Jordan" the player).
+_NOT_PLACE_CONTEXT = frozenset(
+    fold(w)
+    for w in """thanksgiving recipe recipes roast roasted carve carving stuffing gravy dinner
+    feast sandwich clay porcelain pig pigs michael nba sneakers sneaker jumpman""".split()
+)
+
+
+def _looks_like_name(original: Sequence[str], start: int, length: int) -> bool:
+    """An ambiguous variant ("Turkey", "Jordan", "Chad", "Georgia") counts as the place only
+    when it is capitalised, the headline has no context word against it, and, in a headline
+    that is not Title Case, it is not followed by another capitalised word (a person's name:
+    "Jordan Peterson", "Chad Smith")."""
+    if not original[start][:1].isupper():
+        return False
+    if any(fold(w) in _NOT_PLACE_CONTEXT for w in original):
+        return False
+    caps = sum(1 for w in original if w[:1].isupper())
+    title_case = len(original) >= 4 and caps >= 0.7 * len(original)
+    after = start + length
+    return not (not title_case and after < len(original) and original[after][:1].isupper())
+
+
+@cache
+def default_gazetteer() -> Gazetteer:
+    """The gazetteer shipped with the package (loaded once)."""
+    text = resources.files("aggregator").joinpath("data/gazetteer.json").read_text("utf-8")
+    return Gazetteer(json.loads(text))
