@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from rapidfuzz import fuzz
 
 from aggregator.models import Assignment, ClusterItem
-from aggregator.text import STOPWORDS, Gazetteer, default_gazetteer, fold, stem, words
+from aggregator.text import STOPWORDS, Gazetteer, default_gazetteer, fold, stem, synonyms, words
 
 DEFAULT_THRESHOLD = 0.5
 DEFAULT_WINDOW = timedelta(hours=72)
@@ -78,6 +78,7 @@ class _Story:
 def headline_features(title: str, gazetteer: Gazetteer) -> Features:
     """Features of one headline: entities, their countries, numbers, stemmed content words."""
     original = words(title)
+    same = synonyms()
     weights: dict[str, float] = {}
     content: list[str] = []
     covered: set[int] = set()
@@ -99,7 +100,7 @@ def headline_features(title: str, gazetteer: Gazetteer) -> Features:
             continue
         if len(folded) < 2:
             continue
-        stemmed = stem(folded)
+        stemmed = same.get(folded) or stem(folded)
         weights.setdefault(stemmed, WORD_WEIGHT)
         content.append(stemmed)
     return Features(weights=weights, norm=" ".join(sorted(set(content))))

@@ -42,10 +42,10 @@ def _text(value: Any) -> str | None:
 
 
 def _link(entry: Mapping[str, Any]) -> str | None:
-    link = _text(entry.get("link"))
+    link = _text(_get(entry, "link"))
     if link:
         return link
-    for candidate in entry.get("links") or ():
+    for candidate in _get(entry, "links") or ():
         href = _text(candidate.get("href"))
         if href and candidate.get("rel", "alternate") == "alternate":
             return href
@@ -54,17 +54,23 @@ def _link(entry: Mapping[str, Any]) -> str | None:
 
 def _categories(entry: Mapping[str, Any]) -> tuple[str, ...]:
     out: list[str] = []
-    for tag in entry.get("tags") or ():
+    for tag in _get(entry, "tags") or ():
         term = _text(tag.get("term")) or _text(tag.get("label"))
         if term and term.strip() not in out:
             out.append(term.strip())
     return tuple(out)
 
 
+def _get(raw: Mapping[str, Any], key: str) -> Any:
+    """A key as the parser stored it: plain ``dict.get`` skips FeedParserDict's aliasing
+    (``updated_parsed`` silently falling back to ``published_parsed``, with a warning)."""
+    return dict.get(raw, key) if isinstance(raw, dict) else raw.get(key)
+
+
 def _entry(raw: Mapping[str, Any]) -> ParsedEntry | None:
-    title = _text(raw.get("title"))
+    title = _text(_get(raw, "title"))
     link = _link(raw)
-    summary = _text(raw.get("summary"))
+    summary = _text(_get(raw, "summary"))
     if not title:
         if not summary and not link:
             return None
@@ -72,11 +78,11 @@ def _entry(raw: Mapping[str, Any]) -> ParsedEntry | None:
     return ParsedEntry(
         title=title,
         link=link,
-        guid=_text(raw.get("id")),
+        guid=_text(_get(raw, "id")),
         summary=summary,
-        published=_datetime(raw.get("published_parsed")),
-        updated=_datetime(raw.get("updated_parsed")),
-        author=_text(raw.get("author")),
+        published=_datetime(_get(raw, "published_parsed")),
+        updated=_datetime(_get(raw, "updated_parsed")),
+        author=_text(_get(raw, "author")),
         categories=_categories(raw),
     )
 

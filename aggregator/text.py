@@ -192,6 +192,19 @@ def _looks_like_name(original: Sequence[str], start: int, length: int) -> bool:
 
 
 @cache
+def synonyms() -> dict[str, str]:
+    """Folded headline word -> its canonical synonym (``data/synonyms.json``)."""
+    text = resources.files("aggregator").joinpath("data/synonyms.json").read_text("utf-8")
+    out: dict[str, str] = {}
+    for canonical, variants in json.loads(text).items():
+        if canonical.startswith("_"):
+            continue
+        for variant in variants:
+            out.setdefault(fold(variant), canonical)
+    return out
+
+
+@cache
 def default_gazetteer() -> Gazetteer:
     """The gazetteer shipped with the package (loaded once)."""
     text = resources.files("aggregator").joinpath("data/gazetteer.json").read_text("utf-8")
