@@ -12,7 +12,7 @@ never changes as reports join. The score of two headlines combines:
 * a time decay: reports further apart score lower, and beyond ``window`` never meet.
 
 An item joins the best candidate story when its best link to a member reaches ``threshold``
-and its average link to the story's members reaches ``CHAIN_GUARD`` times the threshold, so
+and it is at least half that similar to more than half of the story's members (support), so
 A~B, B~C cannot pull an unrelated C into A's story. Candidates come from an inverted index of
 features (blocking), so cost stays near-linear. The same canonical link is always one story.
 """
@@ -21,18 +21,28 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz
 
 from aggregator.models import Assignment, ClusterItem
-from aggregator.text import STOPWORDS, Gazetteer, default_gazetteer, fold, stem, synonyms, words
+from aggregator.text import (
+    STOPWORDS,
+    Gazetteer,
+    contrasts,
+    default_gazetteer,
+    fold,
+    stem,
+    synonyms,
+    words,
+)
 
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD = 0.3
 DEFAULT_WINDOW = timedelta(hours=72)
-CHAIN_GUARD = 0.6
+SUPPORT_LEVEL = 0.5
+SUPPORT_SHARE = 0.5
 MAX_MEMBERS_SCORED = 30
 WORD_WEIGHT = 1.0
 ENTITY_WEIGHT = 1.2
@@ -40,6 +50,11 @@ COUNTRY_WEIGHT = 0.5
 NUMBER_WEIGHT = 1.2
 DICE_SHARE = 0.75
 DECAY = 0.3
+MIN_WHAT = 0.1
+CONTRAST_DAMPING = 0.6
+SUMMARY_WEIGHT = 0.3
+SUMMARY_CHARS = 300
+WHAT_DAMPING = 0.6
 
 # Words that say what kind of item it is, not what it is about.
 BOILERPLATE = frozenset(
@@ -75,19 +90,21 @@ class _Story:
     last: datetime | None = None
 
 
-def headline_features(title: str, gazetteer: Gazetteer) -> Features:
-    """Features of one headline: entities, their countries, numbers, stemmed content words."""
-    original = words(title)
+def _terms(text: str, gazetteer: Gazetteer) -> Iterator[tuple[str, float, str]]:
+    """(feature, weight, folded form) of each entity, number and content word of ``text``."""
+    original = words(text)
     same = synonyms()
-    weights: dict[str, float] = {}
-    content: list[str] = []
     covered: set[int] = set()
     for mention in gazetteer.mentions(original):
         covered.update(range(mention.start, mention.end))
-        weights[f"={mention.entity.id}"] = ENTITY_WEIGHT
-        content.append(mention.entity.id.casefold())
-        if mention.entity.country:
-            weights.setdefault(f"@{mention.entity.country}", COUNTRY_WEIGHT)
+        entity = mention.entity
+        # "Uganda" and "Ugandans", "Russia" and "Russian" are one feature.
+        key = entity.id
+        if entity.kind in ("country", "demonym") and entity.country:
+            key = entity.country
+        yield f"={key}", ENTITY_WEIGHT, key.casefold()
+        if entity.country:
+            yield f"@{entity.country}", COUNTRY_WEIGHT, ""
     for i, word in enumerate(original):
         if i in covered:
             continue
@@ -95,14 +112,29 @@ def headline_features(title: str, gazetteer: Gazetteer) -> Features:
         if folded in STOPWORDS or folded in BOILERPLATE:
             continue
         if folded[:1].isdigit():
-            weights[f"#{folded.rstrip('%')}"] = NUMBER_WEIGHT
+            yield f"#{folded.rstrip('%')}", NUMBER_WEIGHT, folded
+        elif len(folded) >= 2:
+            stemmed = same.get(folded) or stem(folded)
+            yield stemmed, WORD_WEIGHT, stemmed
+
+
+def _contrasting(a: dict[str, float], b: dict[str, float]) -> bool:
+    """Whether one headline names an event the other contradicts ("halt" vs "kill")."""
+    return any(x in a and y in b and y not in a and x not in b for x, y in contrasts())
+
+
+def headline_features(title: str, gazetteer: Gazetteer, summary: str | None = None) -> Features:
+    """Features of one headline: entities, their countries, numbers, stemmed content words;
+    with a summary, its first sentences add the same features at ``SUMMARY_WEIGHT``."""
+    weights: dict[str, float] = {}
+    content: list[str] = []
+    for feature, weight, folded in _terms(title, gazetteer):
+        weights.setdefault(feature, weight)
+        if folded:
             content.append(folded)
-            continue
-        if len(folded) < 2:
-            continue
-        stemmed = same.get(folded) or stem(folded)
-        weights.setdefault(stemmed, WORD_WEIGHT)
-        content.append(stemmed)
+    if summary:
+        for feature, weight, _ in _terms(summary[:SUMMARY_CHARS], gazetteer):
+            weights.setdefault(feature, weight * SUMMARY_WEIGHT)
     return Features(weights=weights, norm=" ".join(sorted(set(content))))
 
 
@@ -132,25 +164,35 @@ class Clusterer:
         return math.log((self.n_docs + 10) / (self.df[feature] + 1))
 
     def similarity(self, a: Features, b: Features) -> float:
-        """Symmetric headline similarity in [0, 1], without time decay."""
+        """Symmetric headline similarity in [0, 1], without time decay.
+
+        Weighted Dice overlap of all features, mixed with character similarity; pairs that
+        share places and people but no content word or number ("what" happened) are
+        damped, so "drone attack on Kyiv" and "pause in strikes on Kyiv" stay apart.
+        """
         if not a.weights or not b.weights:
             return 0.0
-        shared = a.weights.keys() & b.weights.keys()
-        total = 0.0
-        common = 0.0
-        for f, w in a.weights.items():
-            x = w * self.idf(f)
-            total += x
-            if f in shared:
-                common += x
-        for f, w in b.weights.items():
-            x = w * self.idf(f)
-            total += x
-            if f in shared:
-                common += x
+        total = common = what_total = what_common = 0.0
+        for features, other in ((a.weights, b.weights), (b.weights, a.weights)):
+            for f, w in features.items():
+                x = w * self.idf(f)
+                total += x
+                shared = f in other
+                if shared:
+                    common += x
+                if f[0] not in "=@":
+                    what_total += x
+                    if shared:
+                        what_common += x
         dice = common / total if total else 0.0
         chars = fuzz.ratio(a.norm, b.norm) / 100.0
-        return DICE_SHARE * dice + (1 - DICE_SHARE) * chars
+        score = DICE_SHARE * dice + (1 - DICE_SHARE) * chars
+        what = what_common / what_total if what_total else 0.0
+        if what < MIN_WHAT:
+            score *= WHAT_DAMPING
+        if _contrasting(a.weights, b.weights):
+            score *= CONTRAST_DAMPING
+        return score
 
     def decay(self, a: datetime, b: datetime) -> float:
         gap = abs((a - b).total_seconds()) / self.window.total_seconds()
@@ -158,8 +200,8 @@ class Clusterer:
 
     def score(self, a: ClusterItem, b: ClusterItem) -> float:
         """Pair score of two items as the clusterer would see them now (for evaluation)."""
-        fa = headline_features(a.title, self.gazetteer)
-        fb = headline_features(b.title, self.gazetteer)
+        fa = headline_features(a.title, self.gazetteer, a.summary)
+        fb = headline_features(b.title, self.gazetteer, b.summary)
         return self.similarity(fa, fb) * self.decay(a.published, b.published)
 
     # -- assignment ----------------------------------------------------------------------
@@ -184,7 +226,7 @@ class Clusterer:
         """Add an item already assigned to ``story_id`` (from the store), without scoring."""
         if item.id in self.docs:
             return
-        features = headline_features(item.title, self.gazetteer)
+        features = headline_features(item.title, self.gazetteer, item.summary)
         self._register(_Doc(item.id, story_id, item.published, features, item.url))
 
     def _candidates(self, features: Features, when: datetime) -> set[int]:
@@ -201,20 +243,23 @@ class Clusterer:
         return out
 
     def story_score(self, features: Features, when: datetime, story_id: int) -> tuple[float, float]:
-        """(best link, average link) of an item to a story's most recent members."""
+        """(best link, support) of an item to a story's most recent members: support is the
+        share of those members the item is at least ``SUPPORT_LEVEL`` times the threshold
+        similar to."""
         story = self.stories[story_id]
         scores = []
         for doc_id in story.members[-MAX_MEMBERS_SCORED:]:
             doc = self.docs[doc_id]
             scores.append(self.similarity(features, doc.features) * self.decay(when, doc.published))
-        return max(scores), sum(scores) / len(scores)
+        floor = SUPPORT_LEVEL * self.threshold
+        return max(scores), sum(1 for x in scores if x >= floor) / len(scores)
 
     def add(self, item: ClusterItem) -> Assignment:
         """Assign ``item`` to a story (opening a new one when nothing is close enough)."""
         if item.id in self.docs:
             doc = self.docs[item.id]
             return Assignment(item.id, doc.story, 1.0, new_story=False)
-        features = headline_features(item.title, self.gazetteer)
+        features = headline_features(item.title, self.gazetteer, item.summary)
         # Count the item's own features first, so the weights see it as part of the corpus.
         best: tuple[float, float, int] | None = None
         if item.url and item.url in self.by_url:
@@ -223,11 +268,11 @@ class Clusterer:
             self.n_docs += 1
             self.df.update(features.weights.keys())
             for sid in self._candidates(features, item.published):
-                top, mean = self.story_score(features, item.published, sid)
-                if top >= self.threshold and mean >= CHAIN_GUARD * self.threshold:
-                    key = (top, mean, -sid)
+                top, support = self.story_score(features, item.published, sid)
+                if top >= self.threshold and support > SUPPORT_SHARE:
+                    key = (top, support, -sid)
                     if best is None or key > (best[0], best[1], -best[2]):
-                        best = (top, mean, sid)
+                        best = (top, support, sid)
             self.n_docs -= 1
             self.df.subtract(features.weights.keys())
         if best is None:

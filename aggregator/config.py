@@ -10,6 +10,7 @@ documents each (a test checks that).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -26,6 +27,7 @@ from aggregator.models import REGIONS, TOPICS, Source
 DEFAULT_USER_AGENT = "aggregator/0.1 (+https://github.com/aggregator-news/aggregator)"
 SOURCE_KINDS = ("feed",)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$")
+MAX_DURATION = timedelta(days=3650)
 _UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -47,8 +49,10 @@ def _duration(value: Any, where: str) -> timedelta:
         seconds = float(m.group(1)) * _UNITS[m.group(2)]
     else:
         raise ConfigError(f"{where}: expected a duration such as 30m, 2h or 600, got {value!r}")
-    if seconds <= 0:
-        raise ConfigError(f"{where}: must be greater than zero, got {value!r}")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(f"{where}: must be a finite duration greater than zero, got {value!r}")
+    if seconds > MAX_DURATION.total_seconds():
+        raise ConfigError(f"{where}: at most {MAX_DURATION.days} days, got {value!r}")
     return timedelta(seconds=seconds)
 
 
@@ -59,13 +63,19 @@ def _positive_int(value: Any, where: str) -> int:
 
 
 def _seconds(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"{where}: expected a number of seconds > 0, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 < value <= 86400
+    ):
+        raise ConfigError(f"{where}: expected a number of seconds (0 to 86400), got {value!r}")
     return float(value)
 
 
 def _fraction(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
+        # (NaN fails "0 < value < 1" too)
         raise ConfigError(f"{where}: expected a number between 0 and 1, got {value!r}")
     return float(value)
 
@@ -97,7 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "max_body_bytes", 15 * 1024 * 1024, "Largest feed body accepted, in bytes.", _positive_int
     ),
-    Setting("cluster_threshold", 0.5, "Similarity (0-1) needed to join a story.", _fraction),
+    Setting("cluster_threshold", 0.3, "Similarity (0-1) needed to join a story.", _fraction),
     Setting(
         "cluster_window", "72h", "How far apart in time two reports of one story can be.", _duration
     ),
@@ -125,7 +135,7 @@ class Settings:
     concurrency: int = 16
     per_host: int = 2
     max_body_bytes: int = 15 * 1024 * 1024
-    cluster_threshold: float = 0.5
+    cluster_threshold: float = 0.3
     cluster_window: timedelta = timedelta(hours=72)
     digest_window: timedelta = timedelta(hours=48)
     digest_max_stories: int = 300
@@ -187,7 +197,8 @@ def check_url(value: Any, where: str) -> str:
 def _url_key(url: str) -> str:
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    port = f":{parts.port}" if parts.port else ""
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    port = f":{parts.port}" if parts.port and parts.port != default else ""
     return f"{parts.scheme.lower()}://{host}{port}{parts.path or '/'}?{parts.query}"
 
 

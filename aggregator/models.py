@@ -155,6 +155,9 @@ class Labels:
     topic: str
     countries: Sequence[str] = ()
     topics: Sequence[str] = ()
+    # How much the region is worth in a story's vote: 1.0 when the headline names a place,
+    # less when it comes from the summary or URL, the source's hint, or nothing (World).
+    region_weight: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
 from aggregator.models import Entry, ParsedEntry, ParsedFeed
 
@@ -185,6 +185,8 @@ TRACKING_PARAMS = frozenset(
     )
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Characters left as they are in a path; anything else (spaces, controls) is percent-encoded.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 
 
 def text_of(value: str | None, *, limit: int | None = None) -> str:
@@ -196,7 +198,9 @@ def text_of(value: str | None, *, limit: int | None = None) -> str:
     text = unicodedata.normalize("NFC", text).translate(_CONTROL)
     text = _SPACE.sub(" ", text).strip()
     if limit is not None and len(text) > limit:
-        cut = text[:limit].rsplit(" ", 1)[0] or text[:limit]
+        cut = (
+            text[:limit] if text[limit] == " " else (text[:limit].rsplit(" ", 1)[0] or text[:limit])
+        )
         text = cut.rstrip(" ,;:.") + "…"
     return text
 
@@ -214,15 +218,26 @@ def split_suffix(title: str) -> tuple[str, str | None]:
     return m.group("head").strip(), m.group("tail").strip()
 
 
+def _name_words(text: str) -> frozenset[str]:
+    words = (_folded(w) for w in re.split(r"[\s\-–—:|/.,]+", text))
+    return frozenset(w for w in words if w and w not in _GENERIC_NAME_WORDS)
+
+
+_GENERIC_NAME_WORDS = frozenset(("the", "news", "world", "online", "com", "www", "english"))
+
+
 def _names_outlet(tail: str, outlet_names: Sequence[str]) -> bool:
-    folded = _folded(tail)
-    if not folded:
-        return False
+    """Whether ``tail`` names the outlet: a known outlet, or the same words as the outlet's
+    name or feed title (one set of words containing the other, "The Guardian" and "The
+    Guardian World"), never a part of a word ("AP" is not in "Japan")."""
     if tail.casefold() in KNOWN_OUTLETS:
         return True
+    tail_words = _name_words(tail)
+    if not tail_words:
+        return False
     for name in outlet_names:
-        other = _folded(name)
-        if other and (folded == other or folded in other or other in folded):
+        name_words = _name_words(name)
+        if name_words and (tail_words <= name_words or name_words <= tail_words):
             return True
     return False
 
@@ -253,8 +268,6 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
         return None
     url = url.strip()
     if base and not urlsplit(url).scheme:
-        from urllib.parse import urljoin
-
         url = urljoin(base, url)
     try:
         parts = urlsplit(url)
@@ -262,9 +275,9 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     except ValueError:
         return None
     scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+    host = (parts.hostname or "").lower().rstrip(".")
+    if scheme not in _DEFAULT_PORTS or not host:
         return None
-    host = parts.hostname.lower().rstrip(".")
     if ":" in host:
         host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
@@ -276,14 +289,14 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
         ],
         doseq=True,
     )
-    path = parts.path or "/"
+    path = quote(parts.path or "/", safe=_PATH_SAFE)
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
 def entry_date(published: datetime | None, updated: datetime | None, now: datetime) -> datetime:
     """When an entry was published: its own date, else ``now``; never later than ``now``."""
     when = published or updated or now
-    return min(when, now)
+    return min(when, now).astimezone(UTC)
 
 
 def _hash(*parts: str | None) -> str:
@@ -345,7 +358,7 @@ def normalise_feed(feed: ParsedFeed, outlet_name: str, now: datetime) -> list[En
                 guid=parsed.guid,
                 summary=summary,
                 published=entry_date(parsed.published, parsed.updated, now),
-                updated=min(parsed.updated, now) if parsed.updated else None,
+                updated=min(parsed.updated, now).astimezone(UTC) if parsed.updated else None,
                 first_seen=now,
                 author=text_of(parsed.author) or None,
                 categories=tuple(dict.fromkeys(text_of(c) for c in parsed.categories if c)),

@@ -22,7 +22,8 @@ from aggregator.errors import ParseError
 from aggregator.models import ParsedEntry, ParsedFeed
 
 # Parse errors that do not make a feed suspicious: a charset fixed up from the HTTP header.
-_BENIGN_BOZO = ("CharacterEncodingOverride",)
+# NonXMLContentType: a well-formed feed served as text/html or without a Content-Type.
+_BENIGN_BOZO = ("CharacterEncodingOverride", "NonXMLContentType")
 
 
 def _datetime(value: Any) -> datetime | None:
@@ -89,7 +90,8 @@ def _entry(raw: Mapping[str, Any]) -> ParsedEntry | None:
 
 def parse_feed(url: str, body: bytes, headers: Mapping[str, str] | None = None) -> ParsedFeed:
     """Parse a feed body fetched from ``url`` with its response ``headers``."""
-    response_headers = dict(headers or {})
+    # feedparser reads lower-case header names only.
+    response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     response_headers.setdefault("content-location", url)
     try:
         result = feedparser.parse(io.BytesIO(body), response_headers=response_headers)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,7 +47,8 @@ def iso(dt: datetime | None) -> str | None:
     """ISO 8601 UTC text with a ``Z``: the one time format in the database."""
     if dt is None:
         return None
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    u = dt.astimezone(UTC)
+    return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}Z"
 
 
 def parse_iso(value: str | None) -> datetime | None:
@@ -133,6 +135,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
             last_seen TEXT NOT NULL,        -- last fetch that saw it
             story_id INTEGER REFERENCES stories(id), -- the story it belongs to
             region TEXT,                    -- region of this headline alone
+            region_weight REAL,             -- weight in the story's vote (1 = named in headline)
             countries TEXT NOT NULL DEFAULT '[]', -- JSON list of ISO codes in this headline
             topic TEXT,                     -- topic of this headline alone
             UNIQUE (feed_url, identity)
@@ -340,6 +343,8 @@ class Store:
         new_ids: list[int] = []
         updated_ids: list[int] = []
         now = result.fetched_at
+        identities = {e.identity for e in entries}
+        link_counts = Counter(e.url for e in entries if e.url)
         with self.db.atomic():
             for e in entries:
                 row = self.db.execute(
@@ -347,12 +352,16 @@ class Store:
                     "WHERE feed_url = ? AND identity = ?",
                     [e.feed_url, e.identity],
                 ).fetchone()
-                if row is None and e.url:
+                if row is None and e.url and link_counts[e.url] == 1:
+                    # The same link under a new identity (a GUID that changed) is the same
+                    # entry, unless the row found is still in the feed under its own identity.
                     row = self.db.execute(
                         "SELECT id, title, summary, url, identity FROM entries "
                         "WHERE feed_url = ? AND url = ? ORDER BY id LIMIT 1",
                         [e.feed_url, e.url],
                     ).fetchone()
+                    if row is not None and row[4] in identities:
+                        row = None
                 if row is None:
                     cur = self.db.execute(
                         """
@@ -380,7 +389,12 @@ class Store:
                     assert cur.lastrowid is not None
                     new_ids.append(cur.lastrowid)
                     continue
-                entry_id, title, summary, url, _identity = row
+                entry_id, title, summary, url, identity = row
+                if identity != e.identity:  # follow the feed's new identity for the row
+                    self.db.execute(
+                        "UPDATE entries SET identity = ?, guid = ? WHERE id = ?",
+                        [e.identity, e.guid, entry_id],
+                    )
                 changed = (title, summary, url) != (e.title, e.summary, e.url)
                 if changed:
                     updated_ids.append(entry_id)
@@ -501,9 +515,16 @@ class Store:
     def label_entries(self, labels: Mapping[int, Labels]) -> None:
         with self.db.atomic():
             self.db.conn.executemany(
-                "UPDATE entries SET region = ?, countries = ?, topic = ? WHERE id = ?",
+                "UPDATE entries SET region = ?, region_weight = ?, countries = ?, topic = ? "
+                "WHERE id = ?",
                 [
-                    (lab.region, json.dumps(list(lab.countries)), lab.topic, entry_id)
+                    (
+                        lab.region,
+                        lab.region_weight,
+                        json.dumps(list(lab.countries)),
+                        lab.topic,
+                        entry_id,
+                    )
                     for entry_id, lab in labels.items()
                 ],
             )
@@ -514,12 +535,17 @@ class Store:
         for chunk_start in range(0, len(id_list), 500):
             chunk = id_list[chunk_start : chunk_start + 500]
             rows = self.db.execute(
-                f"SELECT id, region, countries, topic FROM entries "
+                f"SELECT id, region, countries, topic, region_weight FROM entries "
                 f"WHERE id IN ({','.join('?' * len(chunk))}) AND region IS NOT NULL",
                 chunk,
             ).fetchall()
             for r in rows:
-                out[r[0]] = Labels(region=r[1], countries=tuple(json.loads(r[2])), topic=r[3])
+                out[r[0]] = Labels(
+                    region=r[1],
+                    countries=tuple(json.loads(r[2])),
+                    topic=r[3],
+                    region_weight=r[4] if r[4] is not None else 1.0,
+                )
         return out
 
     def story_members(self, story_ids: Iterable[int]) -> dict[int, list[EntryRecord]]:

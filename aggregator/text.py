@@ -192,11 +192,24 @@ def _looks_like_name(original: Sequence[str], start: int, length: int) -> bool:
 
 
 @cache
+def _synonym_data() -> dict[str, Any]:
+    text = resources.files("aggregator").joinpath("data/synonyms.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+@cache
+def contrasts() -> frozenset[tuple[str, str]]:
+    """Pairs of synonym groups naming incompatible events ("halt" vs "kill"), both ways."""
+    pairs = _synonym_data().get("_contrasts", [])
+    return frozenset((a, b) for x, y in pairs for a, b in ((x, y), (y, x)))
+
+
+@cache
 def synonyms() -> dict[str, str]:
     """Folded headline word -> its canonical synonym (``data/synonyms.json``)."""
-    text = resources.files("aggregator").joinpath("data/synonyms.json").read_text("utf-8")
     out: dict[str, str] = {}
-    for canonical, variants in json.loads(text).items():
+    for canonical, variants in _synonym_data().items():
         if canonical.startswith("_"):
             continue
         for variant in variants:

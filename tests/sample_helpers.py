@@ -54,6 +54,7 @@ def sample_items() -> list[SampleItem]:
                         title=entry.title,
                         published=entry.published,
                         source=feed.name,
+                        summary=entry.summary,
                         url=entry.url,
                     ),
                     summary=entry.summary,

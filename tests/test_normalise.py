@@ -25,18 +25,15 @@ from aggregator.normalise import (
 )
 from aggregator.parse import parse_feed
 
-# parse.py reads entry["updated_parsed"], which feedparser answers for RSS items with a
-# DeprecationWarning (see test_parse.py::test_dated_rss_parses_without_warnings, a known bug).
-pytestmark = pytest.mark.filterwarnings(
-    "ignore:To avoid breaking existing software while fixing issue 310:DeprecationWarning"
-)
 PROPERTY = settings(derandomize=True, database=None, deadline=None, max_examples=300)
 RSS = {"content-type": "application/rss+xml"}
 HASH = re.compile(r"^hash:[0-9a-f]{40}$")
 
 
 def parsed_fixture(data_dir: Path, name: str) -> ParsedFeed:
-    return parse_feed(f"https://fixtures.example/{name}", (data_dir / "feeds" / name).read_bytes(), RSS)
+    return parse_feed(
+        f"https://fixtures.example/{name}", (data_dir / "feeds" / name).read_bytes(), RSS
+    )
 
 
 # -- text_of / clean_title ------------------------------------------------------------------
@@ -87,7 +84,11 @@ def test_text_of_limit_cuts_at_a_word_and_marks_it() -> None:
         ("Floods in Kenya – BBC News", (), "Floods in Kenya"),
         ("Floods in Kenya — Al Jazeera", (), "Floods in Kenya"),
         ("Kim Jong-un visits Moscow - Reuters", (), "Kim Jong-un visits Moscow"),
-        ("Israel - Hamas talks resume in Cairo - Reuters", (), "Israel - Hamas talks resume in Cairo"),
+        (
+            "Israel - Hamas talks resume in Cairo - Reuters",
+            (),
+            "Israel - Hamas talks resume in Cairo",
+        ),
         ("Storm hits Manila - Example Wire", ("Example Wire",), "Storm hits Manila"),
         ("Storm hits Manila - Example Wire", (), "Storm hits Manila - Example Wire"),
         ("Storm hits Manila | example wire", ("Example Wire",), "Storm hits Manila"),
@@ -138,11 +139,6 @@ def test_common_suffixes_need_three_and_half_the_feed() -> None:
     assert common_suffixes(["A - Desk", "B - Desk", "C - Desk", "D", "E"]) == {"Desk"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _names_outlet matches a short outlet name as a substring of the tail, so "
-    "'US - Japan trade deal signed' loses 'Japan ...' for outlet 'AP' (and 'north' has 'rt')",
-)
 @pytest.mark.parametrize(
     ("raw", "outlet"),
     [
@@ -190,7 +186,11 @@ def test_canonical_url(url: str, expected: str) -> None:
     ("url", "base", "expected"),
     [
         ("/news/1?utm_source=x", "https://example.com/world/", "https://example.com/news/1"),
-        ("story.html", "https://example.com/world/index.xml", "https://example.com/world/story.html"),
+        (
+            "story.html",
+            "https://example.com/world/index.xml",
+            "https://example.com/world/story.html",
+        ),
         ("//cdn.example.com/x", "https://example.com/", "https://cdn.example.com/x"),
         ("https://other.example/a", "https://example.com/", "https://other.example/a"),
         ("mailto:desk@example.com", "https://example.com/", None),
@@ -222,12 +222,9 @@ def test_canonical_url_refuses_non_web_links(url: str | None) -> None:
     assert canonical_url(url) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: whitespace before a dropped fragment/empty query stays at the end of the URL, "
-    "so canonical_url is not idempotent ('https://example.com/a #top' -> '.../a ')",
+@pytest.mark.parametrize(
+    "url", ["https://example.com/a #top", "http://0/ #", "https://x.example/a ?"]
 )
-@pytest.mark.parametrize("url", ["https://example.com/a #top", "http://0/ #", "https://x.example/a ?"])
 def test_canonical_url_is_idempotent_with_whitespace_before_fragment(url: str) -> None:
     once = canonical_url(url)
     assert once is not None
@@ -235,7 +232,6 @@ def test_canonical_url_is_idempotent_with_whitespace_before_fragment(url: str) -
     assert once == once.strip()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a host of only dots ('http://../') gives 'http:///'")
 @pytest.mark.parametrize("url", ["http://../", "https://./story"])
 def test_canonical_url_refuses_dot_only_host(url: str) -> None:
     assert canonical_url(url) is None
@@ -266,7 +262,6 @@ def test_entry_date_is_aware_utc(now: datetime) -> None:
     assert result.utcoffset() == timedelta(0)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: entry_date keeps the input's UTC offset (+05:30)")
 def test_entry_date_converts_other_offsets_to_utc(now: datetime) -> None:
     delhi = datetime(2026, 1, 15, 10, 0, tzinfo=timezone(timedelta(hours=5, minutes=30)))
     result = entry_date(delhi, None, now)
@@ -340,8 +335,12 @@ def test_hash_identity_depends_on_title_summary_and_link() -> None:
 
 
 def test_identities_of_the_identity_fixture(data_dir: Path, now: datetime) -> None:
-    first = [e.identity for e in normalise_feed(parsed_fixture(data_dir, "identities.rss"), "I", now)]
-    again = [e.identity for e in normalise_feed(parsed_fixture(data_dir, "identities.rss"), "I", now)]
+    first = [
+        e.identity for e in normalise_feed(parsed_fixture(data_dir, "identities.rss"), "I", now)
+    ]
+    again = [
+        e.identity for e in normalise_feed(parsed_fixture(data_dir, "identities.rss"), "I", now)
+    ]
     assert first == again
     assert first[:4] == [
         "guid:unique-a",
@@ -355,6 +354,7 @@ def test_identities_of_the_identity_fixture(data_dir: Path, now: datetime) -> No
 
 
 # -- normalise_feed -------------------------------------------------------------------------
+
 
 def test_normalise_feed_builds_clean_entries(now: datetime) -> None:
     long_summary = "<p>" + "word " * 300 + "</p>"
@@ -460,7 +460,9 @@ _queries = st.lists(st.tuples(_keys, st.text(max_size=8)), max_size=5).map(
 
 @st.composite
 def urls(draw: st.DrawFn) -> str:
-    scheme = draw(st.sampled_from(["http", "https", "HTTP", "Https", "ftp", "mailto", "javascript"]))
+    scheme = draw(
+        st.sampled_from(["http", "https", "HTTP", "Https", "ftp", "mailto", "javascript"])
+    )
     userinfo = draw(st.sampled_from(["", "user@", "user:pw@"]))
     host = draw(_hosts)
     port = draw(st.one_of(st.just(""), st.integers(0, 70000).map(lambda p: f":{p}")))
@@ -492,9 +494,33 @@ def test_canonical_url_is_idempotent_and_web_only(url: str) -> None:
 
 
 _html_bits = st.sampled_from(
-    ["<b>", "</b>", "<br/>", "<", ">", "&amp;", "&amp;#8217;", "&lt;", "&#0;", "&#x85;", "&#1;",
-     "&nbsp;", "\u00a0", "\u200b", "\ufeff", "\x00", "\x1f", "\x85", "\u2028", " ", "\t\n", " - ",
-     " | DW", " - Reuters", "&"]
+    [
+        "<b>",
+        "</b>",
+        "<br/>",
+        "<",
+        ">",
+        "&amp;",
+        "&amp;#8217;",
+        "&lt;",
+        "&#0;",
+        "&#x85;",
+        "&#1;",
+        "&nbsp;",
+        "\u00a0",
+        "\u200b",
+        "\ufeff",
+        "\x00",
+        "\x1f",
+        "\x85",
+        "\u2028",
+        " ",
+        "\t\n",
+        " - ",
+        " | DW",
+        " - Reuters",
+        "&",
+    ]
 )
 _messy = st.lists(st.one_of(st.text(max_size=8), _html_bits), max_size=12).map("".join)
 

@@ -162,7 +162,8 @@ def test_run_once_end_to_end(tmp_path: Path, feed_server: FeedServer) -> None:
 
     index = (tmp_path / "site" / "index.html").read_text()
     assert index.count('class="story"') == 4
-    assert "https://beta.test/kiev" in index and "https://alpha.test/kyiv-drones" in index
+    assert "https://beta.test/kiev" in index
+    assert "https://alpha.test/kyiv-drones" in index
     assert "2 outlets" in index
 
 
@@ -251,7 +252,8 @@ def test_bad_config_is_refused_before_anything_runs(tmp_path: Path) -> None:
     assert result.exit_code != 0
     message = result.output.strip()
     assert len(message.splitlines()) == 1
-    assert "feeds.yaml" in message and "sources[1].url" in message
+    assert "feeds.yaml" in message
+    assert "sources[1].url" in message
     assert not (tmp_path / "agg.db").exists()
 
 

@@ -36,17 +36,22 @@ class Classifier:
         region_hint: str | None = None,
         topic_hint: str | None = None,
     ) -> Labels:
-        region, countries = self.region.classify(title, summary=summary, url=url, hint=region_hint)
+        region, countries, weight = self.region.classify(
+            title, summary=summary, url=url, hint=region_hint
+        )
         topic, topics = self.topic.classify(
             title, summary=summary, url=url, categories=categories, hint=topic_hint
         )
-        return Labels(region=region, countries=countries, topic=topic, topics=topics)
+        return Labels(
+            region=region, countries=countries, topic=topic, topics=topics, region_weight=weight
+        )
 
 
 def story_labels(members: Sequence[Labels]) -> Labels:
-    """A story's labels: the members' vote. Region and topic each take the most votes,
-    where a specific answer (a region, a topic) outweighs World/general; ties go to the
-    earliest member. Countries are every member's, most mentioned first."""
+    """A story's labels: the members' vote. Each member's region counts by where it came
+    from (a place in the headline counts most, World least); a topic counts 1, ``general``
+    a quarter, a secondary topic 0.3. Ties go to the earliest member. Countries are every
+    member's, most mentioned first."""
     if not members:
         return Labels(region=WORLD, topic=GENERAL)
     region_votes: defaultdict[str, float] = defaultdict(float)
@@ -54,7 +59,7 @@ def story_labels(members: Sequence[Labels]) -> Labels:
     first_seen: dict[str, int] = {}
     countries: Counter[str] = Counter()
     for i, lab in enumerate(members):
-        region_votes[lab.region] += 0.25 if lab.region == WORLD else 1.0
+        region_votes[lab.region] += lab.region_weight
         topic_votes[lab.topic] += 0.25 if lab.topic == GENERAL else 1.0
         for t in lab.topics:
             topic_votes[t] += 0.3

@@ -23,6 +23,11 @@ SUMMARY = 1.0
 URL = 0.75
 FIRST_MENTION_BONUS = 1.5
 HINT = 0.6
+# Weight of a headline's region in its story's vote, by where the region came from.
+FROM_HEADLINE = 1.0
+FROM_TEXT = 0.5
+FROM_HINT = 0.3
+FROM_NOTHING = 0.25
 US_ACTOR_DISCOUNT = 0.4
 KIND_WEIGHT = {
     "country": 1.0,
@@ -41,8 +46,9 @@ class RegionClassifier:
 
     def mentions(
         self, title: str, summary: str | None = None, url: str | None = None
-    ) -> tuple[dict[str, float], dict[str, float], list[str]]:
-        """(weight per country, weight per region without a country, countries in order)."""
+    ) -> tuple[dict[str, float], dict[str, float], list[str], bool]:
+        """(weight per country, weight per region without a country, countries in order,
+        whether the headline itself named a place)."""
         by_country: defaultdict[str, float] = defaultdict(float)
         by_region: defaultdict[str, float] = defaultdict(float)
         order: list[str] = []
@@ -53,20 +59,23 @@ class RegionClassifier:
             path = urlsplit(url).path
             parts.append(([w for w in _SLUG_SPLIT.split(path) if w.isalpha()], URL))
         first = True
+        in_headline = False
         for tokens, weight in parts:
             for mention in self.gazetteer.mentions(tokens):
                 entity = mention.entity
                 w = weight * KIND_WEIGHT.get(entity.kind, 0.5)
-                if first and weight == HEADLINE:
-                    w *= FIRST_MENTION_BONUS
-                    first = False
+                if weight == HEADLINE and (entity.country or entity.region):
+                    in_headline = True
+                    if first:
+                        w *= FIRST_MENTION_BONUS
+                        first = False
                 if entity.country:
                     by_country[entity.country] += w
                     if entity.country not in order:
                         order.append(entity.country)
                 elif entity.region:
                     by_region[entity.region] += w
-        return dict(by_country), dict(by_region), order
+        return dict(by_country), dict(by_region), order, in_headline
 
     def classify(
         self,
@@ -75,9 +84,9 @@ class RegionClassifier:
         summary: str | None = None,
         url: str | None = None,
         hint: str | None = None,
-    ) -> tuple[str, tuple[str, ...]]:
-        """(region, countries most weighted first) of one headline."""
-        by_country, by_region, order = self.mentions(title, summary, url)
+    ) -> tuple[str, tuple[str, ...], float]:
+        """(region, countries most weighted first, weight in a story's vote) of a headline."""
+        by_country, by_region, order, in_headline = self.mentions(title, summary, url)
         if "US" in by_country and len(by_country) > 1:
             by_country["US"] *= US_ACTOR_DISCOUNT
         votes: defaultdict[str, float] = defaultdict(float)
@@ -94,6 +103,6 @@ class RegionClassifier:
             votes[hint] += HINT
         countries = tuple(sorted(by_country, key=lambda c: (-by_country[c], order.index(c))))
         if not votes:
-            return (hint or WORLD), countries
+            return (hint, countries, FROM_HINT) if hint else (WORLD, countries, FROM_NOTHING)
         region = max(votes, key=lambda r: (votes[r], -first_index.get(r, 99)))
-        return region, countries
+        return region, countries, FROM_HEADLINE if in_headline else FROM_TEXT

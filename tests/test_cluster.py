@@ -1,0 +1,207 @@
+"""Story clustering: aliases meet, look-alikes stay apart, ids are stable, order does not matter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aggregator.cluster import Clusterer, cluster, headline_features
+from aggregator.models import ClusterItem
+
+T0 = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+
+def items(*titles: str, gap_hours: float = 1.0) -> list[ClusterItem]:
+    return [
+        ClusterItem(id=i + 1, title=t, published=T0 + timedelta(hours=i * gap_hours))
+        for i, t in enumerate(titles)
+    ]
+
+
+def same(titles: tuple[str, ...], **kw: object) -> bool:
+    groups = cluster(items(*titles), **kw)  # type: ignore[arg-type]
+    return len(set(groups.values())) == 1
+
+
+@pytest.mark.parametrize(
+    "titles",
+    [
+        ("Russian drones hit Kyiv overnight, killing four", "Four killed as drones hit Kiev"),
+        ("Turkey offers to mediate between US and Iran", "Türkiye offers to mediate US-Iran talks"),
+        ("Fed holds interest rates steady in January", "Federal Reserve holds rates steady"),
+        ("Zelensky meets Trump in Washington", "Zelenskyy and Trump meet at White House"),
+        ("Kremlin rejects EU peace plan", "Moscow rejects European peace plan"),
+        (
+            "EU agrees new sanctions package against Russia",
+            "European Union approves more Russia sanctions",
+        ),
+    ],
+    ids=["kyiv-kiev", "turkey-turkiye", "fed", "zelensky", "kremlin-moscow", "eu-sanctions"],
+)
+def test_aliases_meet(titles: tuple[str, ...]) -> None:
+    assert same(titles), titles
+
+
+@pytest.mark.parametrize(
+    "titles",
+    [
+        (
+            "Trump weighs Iran strike despite intel saying no imminent nuclear threat",
+            "Iraq intensifies diplomatic push to defuse escalating US-Iran tensions",
+        ),
+        ("China launches military drills around Taiwan", "China posts record trade surplus"),
+        ("Earthquake strikes eastern Turkey", "Turkey central bank raises interest rates"),
+    ],
+    ids=["two-iran-stories", "two-china-stories", "two-turkey"],
+)
+def test_look_alikes_stay_apart(titles: tuple[str, ...]) -> None:
+    assert not same(titles), titles
+
+
+# A realistic news day: many reports name Russia, Ukraine and Kyiv, so those names weigh
+# little and what happened decides.
+UKRAINE_DAY = (
+    "Ukraine says Russian forces advance near Pokrovsk",
+    "Zelensky urges allies to send more air defence systems",
+    "Russia and Ukraine swap prisoners of war",
+    "Kyiv residents shelter in metro stations during air raid alert",
+    "EU leaders discuss frozen Russian assets to fund Ukraine",
+    "Ukraine's grain exports rise despite Black Sea attacks",
+    "Russian court jails journalist for 10 years",
+    "Kyiv mayor warns of winter power cuts",
+)
+
+
+def test_attack_on_kyiv_is_not_a_pause_in_strikes_on_kyiv() -> None:
+    titles = (
+        *UKRAINE_DAY,
+        "Russian drone attack on Kyiv kills four",
+        "Russia agrees to pause strikes on Kyiv",
+        "Four dead as Russian drones hit Kyiv overnight",
+        "Kremlin agrees to week-long pause in strikes on Kyiv",
+    )
+    groups = cluster(items(*titles, gap_hours=0.5))
+    attack, pause, attack2, pause2 = (groups[i] for i in range(9, 13))
+    assert attack == attack2
+    assert pause == pause2
+    assert attack != pause
+
+
+def test_window_keeps_old_reports_apart() -> None:
+    titles = ("Magnitude 7 earthquake hits Japan coast", "Magnitude 7 earthquake hits Japan coast")
+    assert same(titles)
+    assert not same(titles, window=timedelta(hours=24)) or True  # same time: check a real gap below
+    far = [
+        ClusterItem(1, titles[0], T0),
+        ClusterItem(2, titles[1], T0 + timedelta(hours=80)),
+    ]
+    assert len(set(cluster(far, window=timedelta(hours=72)).values())) == 2
+
+
+def test_story_id_is_the_founding_item_and_stays_stable() -> None:
+    clusterer = Clusterer()
+    first = clusterer.add(ClusterItem(7, "Volcano erupts in Iceland, flights grounded", T0))
+    assert first.new_story
+    assert first.story_id == 7
+    second = clusterer.add(
+        ClusterItem(3, "Iceland volcano eruption grounds flights", T0 + timedelta(hours=1))
+    )
+    assert not second.new_story
+    assert second.story_id == 7
+    again = clusterer.add(ClusterItem(3, "anything", T0))
+    assert again.story_id == 7  # an item already placed keeps its story
+
+
+def test_same_canonical_link_is_one_story() -> None:
+    clusterer = Clusterer()
+    a = clusterer.add(ClusterItem(1, "Live: updates", T0, url="https://x.test/live"))
+    b = clusterer.add(ClusterItem(2, "Totally different words", T0, url="https://x.test/live"))
+    assert a.story_id == b.story_id
+
+
+def test_chaining_guard() -> None:
+    """A~B and B~C must not pull an unrelated C into A's story."""
+    titles = (
+        "Flooding hits Jakarta as monsoon rains intensify",
+        "Jakarta flooding halts Indonesian nickel exports",
+        "Indonesian nickel exports to China reach record high",
+        "China buys more nickel to feed battery factories",
+    )
+    groups = cluster(items(*titles))
+    assert groups[1] == groups[2]  # A~B
+    assert groups[3] != groups[1]  # C resembles B only
+    assert groups[4] != groups[1]
+
+
+def test_lead_is_the_most_representative_headline() -> None:
+    clusterer = Clusterer()
+    clusterer.add_all(
+        items(
+            "LIVE: Japan quake latest",
+            "Strong earthquake hits northern Japan, tsunami warning issued",
+            "Japan issues tsunami warning after strong earthquake in north",
+            "Tsunami warning in Japan after strong earthquake",
+        )
+    )
+    story = next(iter(clusterer.stories))
+    lead = clusterer.lead(story)
+    assert lead in (2, 3, 4)
+
+
+def test_features_fold_aliases_and_numbers() -> None:
+    clusterer = Clusterer()
+    a = headline_features("Drone strike on Kiev kills 4", clusterer.gazetteer)
+    b = headline_features("Drone strike on Kyiv kills 4", clusterer.gazetteer)
+    assert a.weights == b.weights
+    assert "#4" in a.weights
+    assert any(f.startswith("=") for f in a.weights)
+    assert "@UA" in a.weights
+
+
+headline = st.text(
+    alphabet=st.characters(categories=("L", "N", "P", "Zs")), min_size=0, max_size=80
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(headline, headline)
+def test_similarity_is_symmetric_and_bounded(a: str, b: str) -> None:
+    clusterer = Clusterer()
+    fa = headline_features(a, clusterer.gazetteer)
+    fb = headline_features(b, clusterer.gazetteer)
+    ab = clusterer.similarity(fa, fb)
+    assert ab == pytest.approx(clusterer.similarity(fb, fa))
+    assert 0.0 <= ab <= 1.0 + 1e-9
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "Fed raises interest rates",
+                "Federal Reserve lifts rates",
+                "Kyiv hit by drones",
+                "Drones strike Kiev",
+                "Floods in Pakistan kill dozens",
+                "Pakistan floods death toll rises",
+                "Apple unveils new iPhone",
+                "Election results in Brazil",
+            ]
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.integers(0, 3),
+)
+def test_clustering_is_deterministic_and_order_free_for_equal_times(
+    titles: list[str], seed: int
+) -> None:
+    """Items with the same timestamp are ordered by id, so any input order gives the same
+    grouping, and running it again gives the same ids (recluster is idempotent)."""
+    batch = [ClusterItem(i + 1, t, T0) for i, t in enumerate(titles)]
+    shuffled = batch[seed:] + batch[:seed]
+    assert cluster(batch) == cluster(shuffled) == cluster(list(reversed(batch)))
