@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
@@ -216,7 +217,7 @@ def run_pass(
                 progress(report)
         touched = update_stories(store, config, changed, started) if changed else set()
         rendered: Sequence[str] = ()
-        if render:
+        if render and needs_render(config, bool(touched), started):
             rendered = render_site(store, config, started)
         return PassReport(
             started_at=started,
@@ -227,6 +228,20 @@ def run_pass(
         )
     finally:
         store.close()
+
+
+RERENDER_AFTER = timedelta(hours=1)
+
+
+def needs_render(config: Config, changed: bool, now: datetime) -> bool:
+    """Render when stories changed, when there is no digest yet, or when the digest is over
+    an hour old (stories age out of the digest window even when nothing new arrives)."""
+    index = Path(config.settings.output_dir) / "index.html"
+    try:
+        mtime = datetime.fromtimestamp(index.stat().st_mtime, tz=UTC)
+    except OSError:
+        return True
+    return changed or now - mtime >= RERENDER_AFTER
 
 
 def _log_report(report: FeedReport) -> None:

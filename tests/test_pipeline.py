@@ -281,3 +281,21 @@ def test_render_and_recluster_commands(tmp_path: Path, feed_server: FeedServer) 
     assert result.exit_code == 0, result.output
     assert "written" in result.output
     assert (tmp_path / "site" / "index.html").exists()
+
+
+def test_needs_render(tmp_path: Path) -> None:
+    import os
+
+    from aggregator.config import Config, Settings
+    from aggregator.pipeline import needs_render
+
+    config = Config(settings=Settings(database=tmp_path / "db", output_dir=tmp_path))
+    now = datetime.now(UTC)
+    assert needs_render(config, False, now)  # no digest yet
+    index = tmp_path / "index.html"
+    index.write_text("x")
+    assert not needs_render(config, False, now)
+    assert needs_render(config, True, now)
+    old = (now - timedelta(hours=2)).timestamp()
+    os.utime(index, (old, old))
+    assert needs_render(config, False, now)  # stale: stories may have aged out

@@ -65,7 +65,7 @@ def test_daemon_runs_a_pass_and_stops_on_sigterm(tmp_path: Path, feed_server: Fe
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    out, err = proc.communicate()
+    _out, err = proc.communicate()
     assert code == 0, err
     assert "Traceback" not in err
     assert "stopping" in err
