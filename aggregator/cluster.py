@@ -19,15 +19,19 @@ features (blocking), so cost stays near-linear. The same canonical link is alway
 
 from __future__ import annotations
 
+import heapq
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 from rapidfuzz import fuzz
 
 from aggregator.models import Assignment, ClusterItem
+from aggregator.normalise import clean_title
 from aggregator.text import (
     STOPWORDS,
     Gazetteer,
@@ -39,11 +43,11 @@ from aggregator.text import (
     words,
 )
 
-DEFAULT_THRESHOLD = 0.3
+DEFAULT_THRESHOLD = 0.26
 DEFAULT_WINDOW = timedelta(hours=72)
 SUPPORT_LEVEL = 0.5
 SUPPORT_SHARE = 0.5
-MAX_MEMBERS_SCORED = 30
+MAX_MEMBERS_SCORED = 45
 WORD_WEIGHT = 1.0
 ENTITY_WEIGHT = 1.2
 COUNTRY_WEIGHT = 0.5
@@ -51,7 +55,18 @@ NUMBER_WEIGHT = 1.2
 DICE_SHARE = 0.75
 DECAY = 0.3
 MIN_WHAT = 0.1
-CONTRAST_DAMPING = 0.6
+CONTRAST_DAMPING = 0.4
+MAX_BLOCKING_FEATURES = 6
+MIN_FEATURES = 2
+BOILERPLATE_TITLE = re.compile(
+    r"(?i)\b(?:article (?:you )?requested (?:cannot|could not) be found|page not found"
+    r"|^posted by\b|^business wire$|^press release$|^news release$|^untitled$)"
+)
+MAX_POSTINGS = 400
+MAX_CANDIDATES = 8
+RELATIVE_SCREEN = 0.5
+PRUNE_EVERY = 5000
+_EPOCH_STEP = math.log(1.1)
 SUMMARY_WEIGHT = 0.3
 SUMMARY_CHARS = 300
 WHAT_DAMPING = 0.6
@@ -80,14 +95,28 @@ class _Doc:
     published: datetime
     features: Features
     url: str | None
+    ts: float = 0.0
+    weak: bool = False
+    contrast: frozenset[str] = frozenset()
+    vector: _Vector | None = None
+    epoch: int = -1
+
+
+@dataclass(frozen=True)
+class _Vector:
+    """Features weighted by inverse document frequency, with the sums the score needs."""
+
+    weights: dict[str, float]
+    total: float
+    what: float
 
 
 @dataclass
 class _Story:
     id: int
     members: list[int] = field(default_factory=list)
-    first: datetime | None = None
-    last: datetime | None = None
+    first: float = math.inf
+    last: float = -math.inf
 
 
 def _terms(text: str, gazetteer: Gazetteer) -> Iterator[tuple[str, float, str]]:
@@ -118,9 +147,31 @@ def _terms(text: str, gazetteer: Gazetteer) -> Iterator[tuple[str, float, str]]:
             yield stemmed, WORD_WEIGHT, stemmed
 
 
-def _contrasting(a: dict[str, float], b: dict[str, float]) -> bool:
+def _contrasting(a: Iterable[str], b: Iterable[str]) -> bool:
     """Whether one headline names an event the other contradicts ("halt" vs "kill")."""
+    groups = contrast_groups()
+    return _contrasting_groups(
+        frozenset(f for f in a if f in groups), frozenset(f for f in b if f in groups)
+    )
+
+
+def _contrasting_groups(a: frozenset[str], b: frozenset[str]) -> bool:
     return any(x in a and y in b and y not in a and x not in b for x, y in contrasts())
+
+
+@cache
+def contrast_groups() -> frozenset[str]:
+    return frozenset(x for pair in contrasts() for x in pair)
+
+
+def is_weak(title: str, features: Features) -> bool:
+    """A headline too thin to tell a story by ("Robin Thicke", "Business Wire", "The article
+    requested cannot be found"): it opens its own story, never joins or attracts others."""
+    if BOILERPLATE_TITLE.search(title):
+        return True
+    return sum(1 for f in features.weights if f[0] != "@" and features.weights[f] >= 1) < (
+        MIN_FEATURES
+    )
 
 
 def headline_features(title: str, gazetteer: Gazetteer, summary: str | None = None) -> Features:
@@ -150,52 +201,100 @@ class Clusterer:
     ) -> None:
         self.threshold = threshold
         self.window = window
+        self.span = window.total_seconds()
         self.gazetteer = gazetteer or default_gazetteer()
         self.df: Counter[str] = Counter()
         self.n_docs = 0
         self.docs: dict[int, _Doc] = {}
         self.stories: dict[int, _Story] = {}
-        self.index: defaultdict[str, set[int]] = defaultdict(set)
+        # feature -> stories holding it, least recently updated first (a dict keeps order)
+        self.index: defaultdict[str, dict[int, None]] = defaultdict(dict)
         self.by_url: dict[str, int] = {}
+        self._idf: dict[str, float] = {}
+        self._epoch = 0
+        self._latest = -math.inf
+        self._added = 0
 
     # -- scoring -------------------------------------------------------------------------
 
     def idf(self, feature: str) -> float:
-        return math.log((self.n_docs + 10) / (self.df[feature] + 1))
+        """Inverse document frequency, smoothed; cached until the corpus grows by a tenth."""
+        epoch = int(math.log(self.n_docs + 10) / _EPOCH_STEP)
+        if epoch != self._epoch:
+            self._epoch = epoch
+            self._idf.clear()
+        value = self._idf.get(feature)
+        if value is None:
+            value = self._idf[feature] = math.log((self.n_docs + 10) / (self.df[feature] + 1))
+        return value
+
+    def _vector(self, features: Features) -> _Vector:
+        weights: dict[str, float] = {}
+        total = what = 0.0
+        for f, w in features.weights.items():
+            x = weights[f] = w * self.idf(f)
+            total += x
+            if f[0] not in "=@":
+                what += x
+        return _Vector(weights, total, what)
+
+    def _doc_vector(self, doc: _Doc) -> _Vector:
+        if doc.vector is None or doc.epoch != self._epoch:
+            doc.vector = self._vector(doc.features)
+            doc.epoch = self._epoch
+        return doc.vector
+
+    def _similarity(
+        self,
+        a: _Vector,
+        b: _Vector,
+        a_norm: str,
+        b_norm: str,
+        contrast: bool,
+        floor: float = 0.0,
+    ) -> float:
+        if not a.total or not b.total:
+            return 0.0
+        aw, bw = a.weights, b.weights
+        shared = aw.keys() & bw.keys()
+        if not shared:
+            return 0.0  # nothing in common: at most a faint spelling likeness
+        common = what_common = 0.0
+        for f in shared:
+            x = aw[f] + bw[f]
+            common += x
+            if f[0] not in "=@":
+                what_common += x
+        dice = common / (a.total + b.total)
+        damping = 1.0
+        what_total = a.what + b.what
+        if (what_common / what_total if what_total else 0.0) < MIN_WHAT:
+            damping *= WHAT_DAMPING
+        if contrast:
+            damping *= CONTRAST_DAMPING
+        if (DICE_SHARE * dice + (1 - DICE_SHARE)) * damping < floor:
+            return DICE_SHARE * dice * damping  # cannot reach the floor: skip the costly part
+        chars = fuzz.ratio(a_norm, b_norm) / 100.0
+        return (DICE_SHARE * dice + (1 - DICE_SHARE) * chars) * damping
 
     def similarity(self, a: Features, b: Features) -> float:
         """Symmetric headline similarity in [0, 1], without time decay.
 
         Weighted Dice overlap of all features, mixed with character similarity; pairs that
         share places and people but no content word or number ("what" happened) are
-        damped, so "drone attack on Kyiv" and "pause in strikes on Kyiv" stay apart.
+        damped, and so are pairs naming incompatible events ("halt" vs "kill"), so "drone
+        attack on Kyiv" and "pause in strikes on Kyiv" stay apart.
         """
         if not a.weights or not b.weights:
             return 0.0
-        total = common = what_total = what_common = 0.0
-        for features, other in ((a.weights, b.weights), (b.weights, a.weights)):
-            for f, w in features.items():
-                x = w * self.idf(f)
-                total += x
-                shared = f in other
-                if shared:
-                    common += x
-                if f[0] not in "=@":
-                    what_total += x
-                    if shared:
-                        what_common += x
-        dice = common / total if total else 0.0
-        chars = fuzz.ratio(a.norm, b.norm) / 100.0
-        score = DICE_SHARE * dice + (1 - DICE_SHARE) * chars
-        what = what_common / what_total if what_total else 0.0
-        if what < MIN_WHAT:
-            score *= WHAT_DAMPING
-        if _contrasting(a.weights, b.weights):
-            score *= CONTRAST_DAMPING
-        return score
+        contrast = _contrasting(a.weights, b.weights)
+        return self._similarity(self._vector(a), self._vector(b), a.norm, b.norm, contrast)
 
     def decay(self, a: datetime, b: datetime) -> float:
-        gap = abs((a - b).total_seconds()) / self.window.total_seconds()
+        return self._decay(abs((a - b).total_seconds()))
+
+    def _decay(self, gap_seconds: float) -> float:
+        gap = gap_seconds / self.span
         return 0.0 if gap > 1 else 1.0 - DECAY * gap
 
     def score(self, a: ClusterItem, b: ClusterItem) -> float:
@@ -204,7 +303,30 @@ class Clusterer:
         fb = headline_features(b.title, self.gazetteer, b.summary)
         return self.similarity(fa, fb) * self.decay(a.published, b.published)
 
+    def learn(self, titles: Iterable[str]) -> None:
+        """Count ``titles`` into the corpus weights without clustering them (for scoring
+        pairs against a background corpus)."""
+        for title in titles:
+            self.n_docs += 1
+            self.df.update(headline_features(title, self.gazetteer).weights.keys())
+
     # -- assignment ----------------------------------------------------------------------
+
+    def _new_doc(self, item: ClusterItem, story: int) -> _Doc:
+        # "... - Reuters", "... | DW": the outlet's name says nothing about the story.
+        title = clean_title(item.title, (item.source,) if item.source else ())
+        features = headline_features(title, self.gazetteer, item.summary)
+        groups = contrast_groups()
+        return _Doc(
+            item.id,
+            story,
+            item.published,
+            features,
+            item.url,
+            ts=item.published.timestamp(),
+            weak=is_weak(item.title, features),
+            contrast=frozenset(f for f in features.weights if f in groups),
+        )
 
     def _register(self, doc: _Doc) -> None:
         self.docs[doc.id] = doc
@@ -214,72 +336,145 @@ class Clusterer:
         if story is None:
             story = self.stories[doc.story] = _Story(doc.story)
         story.members.append(doc.id)
-        story.first = min(story.first or doc.published, doc.published)
-        story.last = max(story.last or doc.published, doc.published)
+        story.first = min(story.first, doc.ts)
+        story.last = max(story.last, doc.ts)
         for f in doc.features.weights:
-            if not f.startswith("@"):
-                self.index[f].add(doc.story)
+            if f[0] != "@":
+                postings = self.index[f]
+                postings.pop(doc.story, None)
+                postings[doc.story] = None  # most recently updated last
         if doc.url:
             self.by_url.setdefault(doc.url, doc.story)
+        self._latest = max(self._latest, doc.ts)
+        self._added += 1
+        if self._added % PRUNE_EVERY == 0:
+            self._prune()
+
+    def _prune(self) -> None:
+        """Forget index entries of stories that can no longer take new reports, and the
+        cached vectors of their members (long reclusters stay bounded in memory)."""
+        horizon = self._latest - 2 * self.span
+        stale = {sid for sid, story in self.stories.items() if story.last < horizon}
+        if not stale:
+            return
+        for feature in list(self.index):
+            postings = self.index[feature]
+            for sid in stale.intersection(postings):
+                del postings[sid]
+            if not postings:
+                del self.index[feature]
+        for sid in stale:
+            for doc_id in self.stories[sid].members:
+                self.docs[doc_id].vector = None
 
     def seed(self, item: ClusterItem, story_id: int) -> None:
         """Add an item already assigned to ``story_id`` (from the store), without scoring."""
-        if item.id in self.docs:
-            return
-        features = headline_features(item.title, self.gazetteer, item.summary)
-        self._register(_Doc(item.id, story_id, item.published, features, item.url))
+        if item.id not in self.docs:
+            self._register(self._new_doc(item, story_id))
 
-    def _candidates(self, features: Features, when: datetime) -> set[int]:
-        out: set[int] = set()
-        for f in features.weights:
-            if f.startswith("@"):
+    def _candidates(self, vector: _Vector, ts: float) -> list[int]:
+        """The stories most worth scoring: those sharing the item's rarest features, ranked
+        by the weight they share (blocking keeps the cost near-linear)."""
+        shared: dict[int, float] = {}
+        features = sorted(
+            (f for f in vector.weights if f[0] != "@"), key=lambda f: -vector.weights[f]
+        )
+        for f in features[:MAX_BLOCKING_FEATURES]:
+            postings = self.index.get(f)
+            if not postings:
                 continue
-            for sid in self.index.get(f, ()):
+            w = vector.weights[f]
+            for n, sid in enumerate(reversed(postings)):
+                if n >= MAX_POSTINGS:
+                    break
                 story = self.stories[sid]
-                assert story.first is not None
-                assert story.last is not None
-                if story.first - self.window <= when <= story.last + self.window:
-                    out.add(sid)
-        return out
+                if story.last < ts - self.span or story.first > ts + self.span:
+                    continue
+                shared[sid] = shared.get(sid, 0.0) + w
+        if not shared:
+            return []
+        # Stories sharing much less than the best one are not worth scoring.
+        least = RELATIVE_SCREEN * max(shared.values())
+        ranked = [sid for sid, w in shared.items() if w >= least]
+        if len(ranked) <= MAX_CANDIDATES:
+            return ranked
+        return heapq.nlargest(MAX_CANDIDATES, ranked, key=shared.__getitem__)
 
     def story_score(self, features: Features, when: datetime, story_id: int) -> tuple[float, float]:
         """(best link, support) of an item to a story's most recent members: support is the
         share of those members the item is at least ``SUPPORT_LEVEL`` times the threshold
         similar to."""
-        story = self.stories[story_id]
-        scores = []
-        for doc_id in story.members[-MAX_MEMBERS_SCORED:]:
-            doc = self.docs[doc_id]
-            scores.append(self.similarity(features, doc.features) * self.decay(when, doc.published))
+        groups = contrast_groups()
+        contrast = frozenset(f for f in features.weights if f in groups)
+        return self._story_score(
+            self._vector(features), features.norm, contrast, when.timestamp(), story_id
+        )
+
+    def _story_score(
+        self, vector: _Vector, norm: str, contrast: frozenset[str], ts: float, story_id: int
+    ) -> tuple[float, float]:
         floor = SUPPORT_LEVEL * self.threshold
-        return max(scores), sum(1 for x in scores if x >= floor) / len(scores)
+        best = 0.0
+        supported = 0
+        members = self.stories[story_id].members[-MAX_MEMBERS_SCORED:]
+        docs = self.docs
+        span = self.span
+        seen: dict[str, float] = {}  # syndicated copies of one headline are scored once
+        for doc_id in members:
+            doc = docs[doc_id]
+            if doc.weak:
+                continue
+            gap = abs(ts - doc.ts) / span
+            if gap > 1:
+                continue
+            sim = seen.get(doc.features.norm)
+            if sim is None:
+                clash = bool(contrast and doc.contrast) and _contrasting_groups(
+                    contrast, doc.contrast
+                )
+                doc_vector = doc.vector
+                if doc_vector is None or doc.epoch != self._epoch:
+                    doc_vector = self._doc_vector(doc)
+                sim = seen[doc.features.norm] = self._similarity(
+                    vector, doc_vector, norm, doc.features.norm, clash, floor
+                )
+            x = (1.0 - DECAY * gap) * sim
+            if x > best:
+                best = x
+            if x >= floor:
+                supported += 1
+        return best, supported / len(members)
 
     def add(self, item: ClusterItem) -> Assignment:
         """Assign ``item`` to a story (opening a new one when nothing is close enough)."""
         if item.id in self.docs:
             doc = self.docs[item.id]
             return Assignment(item.id, doc.story, 1.0, new_story=False)
-        features = headline_features(item.title, self.gazetteer, item.summary)
-        # Count the item's own features first, so the weights see it as part of the corpus.
+        doc = self._new_doc(item, item.id)
         best: tuple[float, float, int] | None = None
         if item.url and item.url in self.by_url:
             best = (1.0, 1.0, self.by_url[item.url])
-        else:
+        elif not doc.weak:
+            # Count the item's own features first, so the weights see it in the corpus.
             self.n_docs += 1
-            self.df.update(features.weights.keys())
-            for sid in self._candidates(features, item.published):
-                top, support = self.story_score(features, item.published, sid)
+            self.df.update(doc.features.weights.keys())
+            vector = self._vector(doc.features)
+            for sid in self._candidates(vector, doc.ts):
+                top, support = self._story_score(
+                    vector, doc.features.norm, doc.contrast, doc.ts, sid
+                )
                 if top >= self.threshold and support > SUPPORT_SHARE:
                     key = (top, support, -sid)
                     if best is None or key > (best[0], best[1], -best[2]):
                         best = (top, support, sid)
             self.n_docs -= 1
-            self.df.subtract(features.weights.keys())
+            self.df.subtract(doc.features.weights.keys())
         if best is None:
             story_id, score, new = item.id, 0.0, True
         else:
             story_id, score, new = best[2], best[0], False
-        self._register(_Doc(item.id, story_id, item.published, features, item.url))
+        doc.story = story_id
+        self._register(doc)
         return Assignment(item.id, story_id, score, new_story=new)
 
     def add_all(self, items: Iterable[ClusterItem]) -> list[Assignment]:

@@ -107,7 +107,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "max_body_bytes", 15 * 1024 * 1024, "Largest feed body accepted, in bytes.", _positive_int
     ),
-    Setting("cluster_threshold", 0.3, "Similarity (0-1) needed to join a story.", _fraction),
+    Setting("cluster_threshold", 0.26, "Similarity (0-1) needed to join a story.", _fraction),
     Setting(
         "cluster_window", "72h", "How far apart in time two reports of one story can be.", _duration
     ),
@@ -135,7 +135,7 @@ class Settings:
     concurrency: int = 16
     per_host: int = 2
     max_body_bytes: int = 15 * 1024 * 1024
-    cluster_threshold: float = 0.3
+    cluster_threshold: float = 0.26
     cluster_window: timedelta = timedelta(hours=72)
     digest_window: timedelta = timedelta(hours=48)
     digest_max_stories: int = 300

@@ -101,7 +101,7 @@ def test_defaults_when_settings_are_omitted(tmp_path: Path) -> None:
     assert (s.timeout, s.connect_timeout) == (30.0, 10.0)
     assert (s.concurrency, s.per_host) == (16, 2)
     assert s.max_body_bytes == 15 * 1024 * 1024
-    assert s.cluster_threshold == 0.3
+    assert s.cluster_threshold == 0.26
     assert s.cluster_window == timedelta(hours=72)
     assert s.digest_window == timedelta(hours=48)
     assert s.digest_max_stories == 300
