@@ -7,6 +7,8 @@ Tracebacks are shown only with ``-vv``.
 
 from __future__ import annotations
 
+import email.utils
+import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -18,9 +20,11 @@ from typing import Any
 import click
 
 from aggregator import __version__
+from aggregator.cluster import Clusterer
 from aggregator.config import Config, load_config
 from aggregator.errors import AggregatorError
-from aggregator.models import PassReport
+from aggregator.models import ClusterItem, PassReport
+from aggregator.normalise import canonical_url
 
 log = logging.getLogger("aggregator")
 
@@ -177,6 +181,97 @@ def recluster(ctx: click.Context, since: str | None) -> None:
         else:
             n, stories = do_recluster(config, since=start)
     click.echo(f"{n} entries clustered into {stories} stories")
+
+
+def _read_items(stream: Any, name: str) -> tuple[list[ClusterItem], list[Any]]:
+    """JSON lines -> cluster items (ids are line order) and the callers' ids."""
+    items: list[ClusterItem] = []
+    ids: list[Any] = []
+    seen: set[str] = set()
+    fallback = datetime(1970, 1, 1, tzinfo=UTC)
+    for n, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        where = f"{name}:{n}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise click.ClickException(f"{where}: invalid JSON: {e.msg}") from e
+        if not isinstance(record, dict):
+            raise click.ClickException(f"{where}: expected a JSON object")
+        if "id" not in record or not isinstance(record.get("title"), str):
+            raise click.ClickException(f"{where}: each line needs an 'id' and a string 'title'")
+        key = json.dumps(record["id"], sort_keys=True)
+        if key in seen:
+            raise click.ClickException(f"{where}: duplicate id {record['id']!r}")
+        seen.add(key)
+        published = record.get("published")
+        try:
+            when = _parse_when(published) if published is not None else fallback
+        except ValueError as e:
+            raise click.ClickException(f"{where}: published: {e}") from e
+        items.append(
+            ClusterItem(
+                id=len(items),
+                title=record["title"],
+                published=when,
+                source=str(record.get("source") or ""),
+                summary=record.get("summary") if isinstance(record.get("summary"), str) else None,
+                url=canonical_url(record["url"]) if isinstance(record.get("url"), str) else None,
+            )
+        )
+        ids.append(record["id"])
+    return items, ids
+
+
+def _parse_when(value: Any) -> datetime:
+    """ISO 8601 text, RFC 822 text, or seconds since the epoch; naive means UTC."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a date: {value!r}")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, tz=UTC)
+    if isinstance(value, str):
+        try:
+            dt = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            try:
+                dt = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"not an ISO 8601 or RFC 822 date: {value!r}") from None
+        return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+    raise ValueError(f"not a date: {value!r}")
+
+
+def _settings_or_defaults(ctx: click.Context) -> Config:
+    """feeds.yaml when there is one (so the command clusters like the pipeline), else the
+    defaults."""
+    path: Path = ctx.find_root().obj["config_path"]
+    if path.exists() or ctx.find_root().get_parameter_source("config_path") not in (
+        click.core.ParameterSource.DEFAULT,
+        None,
+    ):
+        return _config(ctx)
+    return Config()
+
+
+@cli.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+@click.pass_context
+def dedupe(ctx: click.Context, file: Any) -> None:
+    """Group headlines into stories: JSON lines in, JSON lines out.
+
+    Reads FILE (or standard input) with one object per line: "id", "title", and optionally
+    "published" (ISO 8601, RFC 822 or epoch seconds), "source", "url", "summary". Writes
+    {"id": ..., "story": ...} per input line, in input order, where "story" is the id of the
+    first report of that story. Uses the same algorithm and settings as the pipeline
+    (feeds.yaml's cluster_threshold and cluster_window when there is one).
+    """
+    settings = _settings_or_defaults(ctx).settings
+    items, ids = _read_items(file, getattr(file, "name", "-"))
+    clusterer = Clusterer(threshold=settings.cluster_threshold, window=settings.cluster_window)
+    story = {a.item_id: a.story_id for a in clusterer.add_all(items)}
+    for item in items:
+        click.echo(json.dumps({"id": ids[item.id], "story": ids[story[item.id]]}))
 
 
 @cli.command()
