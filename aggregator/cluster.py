@@ -486,25 +486,31 @@ class Clusterer:
         return list(self.stories[story_id].members)
 
     def lead(self, story_id: int) -> int:
-        """The member whose headline is closest to all the others (earliest on a tie).
+        """The member whose headline is most typical of the story (earliest on a tie).
 
-        One or two members: the earliest report leads. This picks the most representative
-        wording rather than the first outlet's, which may be a teaser or a live page.
+        A member's centrality is how much of its weight lies on features the other members
+        share (its weighted overlap with the story's centroid, itself left out), so the lead
+        is the wording most reports agree on rather than the first outlet's, which may be a
+        teaser or a live page. Linear in the story's size. One or two members: the earliest
+        report leads.
         """
         members = [self.docs[m] for m in self.stories[story_id].members]
         if len(members) <= 2:
             return min(members, key=lambda d: (d.published, d.id)).id
+        vectors = {d.id: self._vector(d.features) for d in members}
+        centroid: Counter[str] = Counter()
+        for v in vectors.values():
+            centroid.update(dict.fromkeys(v.weights, 1))
+        others = len(members) - 1
 
         def centrality(doc: _Doc) -> float:
-            return sum(
-                self.similarity(doc.features, other.features)
-                for other in members
-                if other.id != doc.id
-            )
+            v = vectors[doc.id]
+            if not v.total:
+                return 0.0
+            shared = sum(w * (centroid[f] - 1) for f, w in v.weights.items())
+            return shared / (v.total * others)
 
-        return max(
-            members, key=lambda d: (round(centrality(d), 9), -d.published.timestamp(), -d.id)
-        ).id
+        return max(members, key=lambda d: (round(centrality(d), 9), -d.ts, -d.id)).id
 
 
 def cluster(
