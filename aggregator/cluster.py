@@ -57,7 +57,7 @@ DECAY = 0.3
 MIN_WHAT = 0.1
 CONTRAST_DAMPING = 0.4
 MAX_BLOCKING_FEATURES = 6
-MIN_FEATURES = 2
+MIN_FEATURES = 3
 BOILERPLATE_TITLE = re.compile(
     r"(?i)\b(?:article (?:you )?requested (?:cannot|could not) be found|page not found"
     r"|^posted by\b|^business wire$|^press release$|^news release$|^untitled$)"
@@ -141,10 +141,19 @@ def _terms(text: str, gazetteer: Gazetteer) -> Iterator[tuple[str, float, str]]:
         if folded in STOPWORDS or folded in BOILERPLATE:
             continue
         if folded[:1].isdigit():
-            yield f"#{folded.rstrip('%')}", NUMBER_WEIGHT, folded
+            number = _number(folded)
+            yield f"#{number}", NUMBER_WEIGHT, number
         elif len(folded) >= 2:
             stemmed = same.get(folded) or stem(folded)
             yield stemmed, WORD_WEIGHT, stemmed
+
+
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+
+
+def _number(text: str) -> str:
+    """One spelling per number: "281,000" and "281000" meet; "4.5%" and "4.5" meet."""
+    return _THOUSANDS.sub("", text).rstrip("%")
 
 
 def _contrasting(a: Iterable[str], b: Iterable[str]) -> bool:

@@ -19,7 +19,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-_WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*%?|\d+(?:[.,]\d+)*%?", re.UNICODE)
+_WORD = re.compile(r"\d+(?:[.,]\d+)*%?(?![^\W_])|[^\W_]+(?:[.'’][^\W_]+)*%?", re.UNICODE)
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 
 STOPWORDS = frozenset(

@@ -209,3 +209,42 @@ def test_clustering_is_deterministic_and_order_free_for_equal_times(
     batch = [ClusterItem(i + 1, t, T0) for i, t in enumerate(titles)]
     shuffled = batch[seed:] + batch[:seed]
     assert cluster(batch) == cluster(shuffled) == cluster(list(reversed(batch)))
+
+
+def test_thin_and_boilerplate_headlines_glue_nothing() -> None:
+    titles = (
+        "Robin Thicke",
+        "Robin Thicke",
+        "The article requested cannot be found",
+        "The article requested cannot be found",
+        "Business Wire",
+    )
+    groups = cluster(items(*titles))
+    assert len(set(groups.values())) == len(titles)
+
+
+def test_numbers_are_spelled_one_way() -> None:
+    clusterer = Clusterer()
+    a = headline_features("US adds 281,000 private-sector jobs", clusterer.gazetteer)
+    b = headline_features("US adds 281000 private sector jobs", clusterer.gazetteer)
+    assert "#281000" in a.weights
+    assert a.weights == b.weights
+
+
+def test_outlet_suffix_is_not_evidence() -> None:
+    """Two unrelated Reuters headlines do not meet on the word "Reuters"."""
+    batch = [
+        ClusterItem(1, "Copper prices slide on weak China demand - Reuters", T0, "Reuters"),
+        ClusterItem(2, "Chile election heads to runoff - Reuters", T0, "Reuters"),
+    ]
+    assert len(set(cluster(batch).values())) == 2
+
+
+def test_pair_score_uses_a_background_corpus() -> None:
+    clusterer = Clusterer()
+    clusterer.learn(["Kyiv hit by drones"] * 50)
+    a = ClusterItem(1, "Drones hit Kyiv overnight", T0)
+    b = ClusterItem(2, "Kyiv drone strike kills two", T0)
+    common = clusterer.score(a, b)
+    fresh = Clusterer().score(a, b)
+    assert common < fresh  # words that every headline uses weigh less
