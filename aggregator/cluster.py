@@ -31,7 +31,7 @@ from functools import cache
 from rapidfuzz import fuzz
 
 from aggregator.models import Assignment, ClusterItem
-from aggregator.normalise import clean_title
+from aggregator.normalise import strip_outlet_suffix
 from aggregator.text import (
     STOPWORDS,
     Gazetteer,
@@ -65,6 +65,7 @@ BOILERPLATE_TITLE = re.compile(
 MAX_POSTINGS = 400
 MAX_CANDIDATES = 8
 RELATIVE_SCREEN = 0.5
+SURE = 0.8
 PRUNE_EVERY = 5000
 _EPOCH_STEP = math.log(1.1)
 SUMMARY_WEIGHT = 0.3
@@ -323,7 +324,7 @@ class Clusterer:
 
     def _new_doc(self, item: ClusterItem, story: int) -> _Doc:
         # "... - Reuters", "... | DW": the outlet's name says nothing about the story.
-        title = clean_title(item.title, (item.source,) if item.source else ())
+        title = strip_outlet_suffix(item.title, (item.source,) if item.source else ())
         features = headline_features(title, self.gazetteer, item.summary)
         groups = contrast_groups()
         return _Doc(
@@ -405,8 +406,6 @@ class Clusterer:
         # Stories sharing much less than the best one are not worth scoring.
         least = RELATIVE_SCREEN * max(shared.values())
         ranked = [sid for sid, w in shared.items() if w >= least]
-        if len(ranked) <= MAX_CANDIDATES:
-            return ranked
         return heapq.nlargest(MAX_CANDIDATES, ranked, key=shared.__getitem__)
 
     def story_score(self, features: Features, when: datetime, story_id: int) -> tuple[float, float]:
@@ -476,6 +475,8 @@ class Clusterer:
                     key = (top, support, -sid)
                     if best is None or key > (best[0], best[1], -best[2]):
                         best = (top, support, sid)
+                    if top >= SURE and support == 1.0:
+                        break  # candidates come best-first: no other story will do better
             self.n_docs -= 1
             self.df.subtract(doc.features.weights.keys())
         if best is None:

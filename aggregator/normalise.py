@@ -249,6 +249,12 @@ def common_suffixes(titles: Sequence[str]) -> frozenset[str]:
     return frozenset(tail for tail, n in counts.items() if n >= need)
 
 
+def strip_outlet_suffix(title: str, outlet_names: Sequence[str] = ()) -> str:
+    """``title`` without a trailing `` - Outlet`` / `` | Outlet`` that names the outlet."""
+    head, tail = split_suffix(title)
+    return head if tail is not None and _names_outlet(tail, outlet_names) else title
+
+
 def clean_title(
     raw: str,
     outlet_names: Sequence[str] = (),

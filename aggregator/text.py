@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -38,6 +38,7 @@ STOPWORDS = frozenset(
 STOPWORDS = STOPWORDS - {"us"}
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
     """Casefold and drop diacritics: ``fold("Türkiye") == "turkiye"``."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_APOSTROPHES))
