@@ -125,6 +125,8 @@ class Gazetteer:
             tuple(fold(w) for w in words(v)) for v in data.get("ambiguous", ())
         )
         self.max_len = 1
+        acronyms: set[tuple[str, ...]] = set()
+        spelled: set[tuple[str, ...]] = set()
         for raw in data.get("entities", ()):
             country = raw.get("country")
             region = raw.get("region")
@@ -136,10 +138,17 @@ class Gazetteer:
                 if key and key not in self.phrases:
                     self.phrases[key] = entity
                     self.max_len = max(self.max_len, len(key))
+                if key and self.phrases.get(key) == entity:
+                    (acronyms if _is_acronym(variant) else spelled).add(key)
                 # "U.S." -> also "US"; dotted acronyms are written both ways
                 if "." in variant and len(key) == 1:
                     bare = (key[0].replace(".", ""),)
-                    self.phrases.setdefault(bare, entity)
+                    if bare not in self.phrases:
+                        self.phrases[bare] = entity
+                        acronyms.add(bare)
+        # Acronyms count only in capitals: "US" the country, not "us"; "WHO", not "who".
+        # (a key also written in lower case, "Nato", is not only an acronym)
+        self.acronyms: frozenset[tuple[str, ...]] = frozenset(acronyms - spelled)
 
     def country_name(self, code: str) -> str:
         return str(self.countries.get(code, {}).get("name", code))
@@ -161,11 +170,24 @@ class Gazetteer:
                 surface = " ".join(original[i : i + length])
                 if key in self.ambiguous and not _looks_like_name(original, i, length):
                     continue
+                if key in self.acronyms and not _capitals(surface):
+                    continue
                 yield Mention(entity, i, i + length, surface)
                 i += length
                 break
             else:
                 i += 1
+
+
+def _is_acronym(variant: str) -> bool:
+    """"US", "U.S.", "UN", "WHO", "NATO": short, written in capitals."""
+    letters = [c for c in variant if c.isalpha()]
+    return 2 <= len(letters) <= 5 and all(c.isupper() for c in letters) and " " not in variant
+
+
+def _capitals(surface: str) -> bool:
+    letters = [c for c in surface if c.isalpha()]
+    return bool(letters) and all(c.isupper() for c in letters)
 
 
 # Words that, anywhere in a headline, say an ambiguous name is not the place ("Turkey" the

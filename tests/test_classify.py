@@ -118,3 +118,15 @@ def test_story_vote_prefers_a_named_place_over_world() -> None:
     ]
     assert story_labels(members).region == "Europe"
     assert story_labels([]).region == WORLD
+
+
+def test_acronyms_count_only_in_capitals(classifier: Classifier) -> None:
+    assert "US" not in classifier.classify("Tell us what you think of the budget").countries
+    assert "US" in classifier.classify("US and Iran resume talks").countries
+    assert "US" in classifier.classify("U.S. economy adds jobs").countries
+    # a name also written in lower case ("Nato") still counts that way
+    gazetteer = classifier.region.gazetteer
+    from aggregator.text import words
+
+    assert [m.entity.id for m in gazetteer.mentions(words("Nato summit opens"))] == ["nato"]
+    assert [m.entity.id for m in gazetteer.mentions(words("who cares"))] == []
