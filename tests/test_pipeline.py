@@ -299,3 +299,26 @@ def test_needs_render(tmp_path: Path) -> None:
     old = (now - timedelta(hours=2)).timestamp()
     os.utime(index, (old, old))
     assert needs_render(config, False, now)  # stale: stories may have aged out
+
+
+def test_recluster_is_idempotent(tmp_path: Path, feed_server: FeedServer) -> None:
+    urls = serve_world(feed_server)
+    config = write_config(tmp_path, urls)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["-c", str(config), "run", "--once"]).exit_code == 0
+    db = tmp_path / "data" / "agg.db"
+    for _ in range(2):
+        result = runner.invoke(cli, ["-c", str(config), "recluster", "--since", "2000-01-01"])
+        assert result.exit_code == 0, result.output
+        after = (dump(db, "stories", skip=("updated_at",)), dump(db, "entries"))
+    again = runner.invoke(cli, ["-c", str(config), "recluster"])
+    assert again.exit_code == 0
+    assert (dump(db, "stories", skip=("updated_at",)), dump(db, "entries")) == after
+
+
+def test_recluster_rejects_a_bad_date(tmp_path: Path) -> None:
+    config = tmp_path / "feeds.yaml"
+    config.write_text("settings:\n  database: agg.db\n")
+    result = CliRunner().invoke(cli, ["-c", str(config), "recluster", "--since", "last week"])
+    assert result.exit_code == 2
+    assert "expected an ISO date" in result.output
