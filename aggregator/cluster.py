@@ -62,7 +62,7 @@ BOILERPLATE_TITLE = re.compile(
     r"(?i)\b(?:article (?:you )?requested (?:cannot|could not) be found|page not found"
     r"|^posted by\b|^business wire$|^press release$|^news release$|^untitled$)"
 )
-MAX_POSTINGS = 400
+MAX_POSTINGS = 200
 MAX_CANDIDATES = 8
 RELATIVE_SCREEN = 0.5
 SURE = 0.8

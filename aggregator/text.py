@@ -147,6 +147,10 @@ class Gazetteer:
                         self.phrases[bare] = entity
                         acronyms.add(bare)
         # Acronyms count only in capitals: "US" the country, not "us"; "WHO", not "who".
+        # first word of a phrase -> the longest phrase it starts (most words start none)
+        self.starts: dict[str, int] = {}
+        for phrase in self.phrases:
+            self.starts[phrase[0]] = max(self.starts.get(phrase[0], 0), len(phrase))
         # (a key also written in lower case, "Nato", is not only an acronym)
         self.acronyms: frozenset[tuple[str, ...]] = frozenset(acronyms - spelled)
 
@@ -160,9 +164,11 @@ class Gazetteer:
     def mentions(self, original: Sequence[str]) -> Iterator[Mention]:
         """Longest-first phrase matches over ``original`` words (unfolded, for case checks)."""
         folded = [fold(w) for w in original]
+        starts = self.starts
         i, n = 0, len(folded)
         while i < n:
-            for length in range(min(self.max_len, n - i), 0, -1):
+            longest = starts.get(folded[i], 0)
+            for length in range(min(longest, n - i), 0, -1):
                 key = tuple(folded[i : i + length])
                 entity = self.phrases.get(key)
                 if entity is None:
