@@ -81,7 +81,7 @@ BOILERPLATE = frozenset(
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Features:
     """The weighted features of one headline, and its folded content words."""
 
@@ -89,7 +89,7 @@ class Features:
     norm: str
 
 
-@dataclass
+@dataclass(slots=True)
 class _Doc:
     id: int
     story: int
@@ -103,7 +103,7 @@ class _Doc:
     epoch: int = -1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Vector:
     """Features weighted by inverse document frequency, with the sums the score needs."""
 
@@ -112,7 +112,7 @@ class _Vector:
     what: float
 
 
-@dataclass
+@dataclass(slots=True)
 class _Story:
     id: int
     members: list[int] = field(default_factory=list)
