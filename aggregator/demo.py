@@ -25,7 +25,9 @@ from typing import Any
 import yaml
 
 from aggregator.config import Config, Settings
-from aggregator.models import Source
+from aggregator.models import ClusterItem, Source
+from aggregator.normalise import normalise_feed
+from aggregator.parse import parse_feed
 
 _RFC822 = re.compile(r"<(pubDate|lastBuildDate)>([^<]+)</\1>")
 _ISO = re.compile(r"<(published|updated)>([^<]+)</\1>")
@@ -163,3 +165,69 @@ def reset(out: Path) -> None:
     """Remove a previous demo's database (its feed URLs had another port)."""
     for suffix in ("", "-wal", "-shm"):
         (out / f"aggregator.db{suffix}").unlink(missing_ok=True)
+
+
+REFERENCE_TIME = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class GoldItem:
+    """One sample entry with its gold story (``sample/expected.yaml``), for tests and
+    ``bench/eval_sample.py``."""
+
+    key: str  # "<file>#<guid or link>", as in expected.yaml
+    outlet: str
+    item: ClusterItem
+    region_hint: str | None
+    topic_hint: str | None
+    categories: tuple[str, ...]
+    story: str  # gold story label
+    region: str  # gold region of the story
+    topic: str  # gold topic of the story
+
+    @property
+    def summary(self) -> str | None:
+        return self.item.summary
+
+    @property
+    def url(self) -> str | None:
+        return self.item.url
+
+
+def gold_sample() -> list[GoldItem]:
+    """Every sample entry, parsed and normalised as the pipeline would, with its gold story."""
+    gold: dict[str, Any] = yaml.safe_load((sample_dir() / "expected.yaml").read_text("utf-8"))
+    story_of = {m: story for story in gold["stories"] for m in story["members"]}
+    _, feeds = load_sample(REFERENCE_TIME)
+    out: list[GoldItem] = []
+    for feed in feeds:
+        file = feed.path.rsplit("/", 1)[1]
+        parsed = parse_feed(f"http://sample.invalid{feed.path}", feed.body)
+        entries = normalise_feed(parsed, feed.name, REFERENCE_TIME)
+        for raw, entry in zip(parsed.entries, entries, strict=True):
+            key = f"{file}#{raw.guid or raw.link}"
+            story = story_of[key]
+            item = ClusterItem(
+                id=len(out) + 1,
+                title=entry.title,
+                published=entry.published,
+                source=feed.name,
+                summary=entry.summary,
+                url=entry.url,
+            )
+            out.append(
+                GoldItem(
+                    key=key,
+                    outlet=feed.name,
+                    item=item,
+                    region_hint=feed.region,
+                    topic_hint=feed.topic,
+                    categories=tuple(entry.categories),
+                    story=story["label"],
+                    region=story["region"],
+                    topic=story["topic"],
+                )
+            )
+    if len(out) != len(story_of):
+        raise ValueError("sample/expected.yaml and the sample feeds disagree")
+    return out

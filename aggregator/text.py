@@ -186,7 +186,7 @@ class Gazetteer:
 
 
 def _is_acronym(variant: str) -> bool:
-    """"US", "U.S.", "UN", "WHO", "NATO": short, written in capitals."""
+    """ "US", "U.S.", "UN", "WHO", "NATO": short, written in capitals."""
     letters = [c for c in variant if c.isalpha()]
     return 2 <= len(letters) <= 5 and all(c.isupper() for c in letters) and " " not in variant
 

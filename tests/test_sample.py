@@ -11,12 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 
 import pytest
-import yaml
 from sample_helpers import SampleItem, sample_items
 
 from aggregator.classify import Classifier, story_labels
 from aggregator.cluster import Clusterer
-from aggregator.demo import sample_dir
 from aggregator.models import Labels
 
 
@@ -80,13 +78,11 @@ def test_order_of_arrival_does_not_change_clear_stories(
 
 
 def test_sample_story_labels_match_the_gold(items: list[SampleItem]) -> None:
-    meta = yaml.safe_load((sample_dir() / "sample.yaml").read_text("utf-8"))
-    hints = {s["name"]: (s.get("region"), s.get("topic")) for s in meta["sources"]}
     classifier = Classifier()
     votes: defaultdict[str, list[Labels]] = defaultdict(list)
     gold: dict[str, tuple[str, str]] = {}
     for s in items:
-        region_hint, topic_hint = hints[s.outlet]
+        region_hint, topic_hint = s.region_hint, s.topic_hint
         votes[s.story].append(
             classifier.classify(
                 s.item.title,
