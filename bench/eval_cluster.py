@@ -287,28 +287,32 @@ def bbc_rewrites(path: Path) -> None:
     for _, _, title, link, _ in parsed:
         by_link[link].add(title)
     rewritten = {link for link, titles in by_link.items() if len(titles) > 1}
-    clusterer = Clusterer()
-    story: dict[int, int] = {}
-    seen: set[tuple[str, str]] = set()
-    members: defaultdict[str, list[int]] = defaultdict(list)
-    for when, i, title, link, _ in parsed:
-        if (link, title) in seen:  # the same headline seen twice is one entry
-            continue
-        seen.add((link, title))
-        # no URL: the link would merge them for free; this measures the headlines
-        story[i] = clusterer.add(ClusterItem(i, title, when, "BBC")).story_id
-        members[link].append(i)
-    hit = total = 0
-    for link in rewritten:
-        ids = members[link]
-        for a in range(len(ids)):
-            for b in range(a + 1, len(ids)):
-                total += 1
-                hit += story[ids[a]] == story[ids[b]]
-    print(
-        f"{'BBC rewrites':<22} {'ours':<14} recall {hit / total:.3f} of {total} same-link "
-        f"headline pairs ({len(rewritten)} links), clustered with {len(story)} BBC headlines"
-    )
+    for with_summary in (False, True):
+        clusterer = Clusterer()
+        story: dict[int, int] = {}
+        seen: set[tuple[str, str]] = set()
+        members: defaultdict[str, list[int]] = defaultdict(list)
+        for when, i, title, link, description in parsed:
+            if (link, title) in seen:  # the same headline seen twice is one entry
+                continue
+            seen.add((link, title))
+            # no URL: the link would merge them for free; this measures the headlines
+            item = ClusterItem(i, title, when, "BBC", description if with_summary else None)
+            story[i] = clusterer.add(item).story_id
+            members[link].append(i)
+        hit = total = 0
+        for link in rewritten:
+            ids = members[link]
+            for a in range(len(ids)):
+                for b in range(a + 1, len(ids)):
+                    total += 1
+                    hit += story[ids[a]] == story[ids[b]]
+        what = "headline + summary" if with_summary else "headline only"
+        print(
+            f"{'BBC rewrites':<22} {'ours':<14} recall {hit / total:.3f} of {total} same-link "
+            f"headline pairs ({len(rewritten)} links), {what}, clustered among "
+            f"{len(story)} BBC headlines"
+        )
 
 
 def main(argv: Iterable[str] | None = None) -> int:
