@@ -77,8 +77,13 @@ BOILERPLATE = frozenset(
     fold(w)
     for w in """live watch video videos photo photos gallery update updates updated breaking
     news report reports reported latest explainer analysis opinion podcast listen read exclusive
-    today week day says said""".split()
+    today week day says said january february march april may june july august september october
+    november december jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday
+    thursday friday saturday sunday""".split()
 )
+# A year says when, not what: "... - February 17, 2026" must not glue two daily round-ups.
+YEAR = re.compile(r"^(?:19|20)\d\d$")
+YEAR_WEIGHT = 0.3
 
 
 @dataclass(slots=True)
@@ -143,7 +148,7 @@ def _terms(text: str, gazetteer: Gazetteer) -> Iterator[tuple[str, float, str]]:
             continue
         if folded[:1].isdigit():
             number = _number(folded)
-            yield f"#{number}", NUMBER_WEIGHT, number
+            yield f"#{number}", YEAR_WEIGHT if YEAR.match(number) else NUMBER_WEIGHT, number
         elif len(folded) >= 2:
             stemmed = same.get(folded) or stem(folded)
             yield stemmed, WORD_WEIGHT, stemmed

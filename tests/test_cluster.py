@@ -248,3 +248,12 @@ def test_pair_score_uses_a_background_corpus() -> None:
     common = clusterer.score(a, b)
     fresh = Clusterer().score(a, b)
     assert common < fresh  # words that every headline uses weigh less
+
+
+def test_dates_do_not_glue_round_ups() -> None:
+    titles = (
+        "Africa: All of Africa Today - February 17, 2026",
+        "Magazine printables - February 17, 2026",
+        "Puzzle solutions - February 17, 2026",
+    )
+    assert len(set(cluster(items(*titles)).values())) == 3
