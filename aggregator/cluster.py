@@ -148,10 +148,22 @@ def _terms(text: str, gazetteer: Gazetteer) -> Iterator[tuple[str, float, str]]:
             continue
         if folded[:1].isdigit():
             number = _number(folded)
+            if folded.isdigit() and int(folded) <= 31 and _next_to_month(original, i):
+                continue  # the day of a date ("February 17", "17 Feb")
             yield f"#{number}", YEAR_WEIGHT if YEAR.match(number) else NUMBER_WEIGHT, number
         elif len(folded) >= 2:
             stemmed = same.get(folded) or stem(folded)
             yield stemmed, WORD_WEIGHT, stemmed
+
+
+MONTHS = frozenset(
+    """january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec""".split()
+)
+
+
+def _next_to_month(original: Sequence[str], i: int) -> bool:
+    return any(0 <= j < len(original) and fold(original[j]) in MONTHS for j in (i - 1, i + 1))
 
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
