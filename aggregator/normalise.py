@@ -341,15 +341,26 @@ def identities(entries: Sequence[ParsedEntry], links: Sequence[str | None]) -> l
 
 
 def normalise_feed(feed: ParsedFeed, outlet_name: str, now: datetime) -> list[Entry]:
-    """Turn every usable item of ``feed`` into an :class:`Entry`; items without a title go."""
+    """Turn every usable item of ``feed`` into an :class:`Entry`; items without a title go,
+    and so do exact repeats of an item within the feed (same GUID, link and headline)."""
     base = feed.link or feed.url
-    links = [canonical_url(e.link, base) for e in feed.entries]
-    idents = identities(feed.entries, links)
-    titles = [text_of(e.title) for e in feed.entries]
+    seen: set[tuple[str | None, str | None, str]] = set()
+    items: list[ParsedEntry] = []
+    links: list[str | None] = []
+    for e in feed.entries:
+        link = canonical_url(e.link, base)
+        key = (e.guid, link, e.title)
+        if key in seen:
+            continue
+        seen.add(key)
+        items.append(e)
+        links.append(link)
+    idents = identities(items, links)
+    titles = [text_of(e.title) for e in items]
     suffixes = common_suffixes(titles)
     names = [n for n in (outlet_name, feed.title) if n]
     out: list[Entry] = []
-    for parsed, link, ident in zip(feed.entries, links, idents, strict=True):
+    for parsed, link, ident in zip(items, links, idents, strict=True):
         title = clean_title(parsed.title, names, suffixes)
         if not title:
             continue

@@ -309,10 +309,10 @@ def test_items_sharing_a_link_are_kept_apart(synced: Store, now: datetime, data_
     body = (data_dir / "feeds" / "identities.rss").read_bytes()
     feed = parse_feed(FEED, body, {"content-type": "application/rss+xml"})
     entries = normalise_feed(feed, "Ids", now)
-    assert len({e.identity for e in entries}) == 8
+    assert len({e.identity for e in entries}) == 7  # the exact repeat G is dropped
     first = synced.record_success(result(FEED, now), feed, entries, now)
-    assert len(first.new_ids) == 8
-    assert synced.counts()["entries"] == 8
+    assert len(first.new_ids) == 7
+    assert synced.counts()["entries"] == 7
     later = now + timedelta(minutes=30)
     again = synced.record_success(result(FEED, later), feed, entries, later)
     assert (again.new_ids, again.updated_ids) == ((), ())
