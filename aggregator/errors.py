@@ -11,8 +11,7 @@ one-line message and a non-zero exit. The tree mirrors the pipeline stages::
     │   └── ResponseTooLarge                the body went over the configured size cap
     ├── ParseError                          the body is not a usable feed (kept as a value)
     ├── StoreError                          the database cannot be opened or written
-    ├── RenderError                         the digest cannot be rendered or written
-    └── LockedError                         another pass holds the run lock
+    └── RenderError                         the digest cannot be rendered or written
 
 Fetch and parse errors do not stop a pass: the pipeline records them on the feed row and in the
 fetch log and carries on with the other feeds.
@@ -70,7 +69,3 @@ class StoreError(AggregatorError):
 
 class RenderError(AggregatorError):
     """The digest could not be rendered or written."""
-
-
-class LockedError(AggregatorError):
-    """Another aggregator pass holds the lock next to the database."""

@@ -683,7 +683,3 @@ class Store:
             table: int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
             for table in ("feeds", "entries", "stories", "fetch_log")
         }
-
-    def latest_change(self) -> datetime | None:
-        row = self.db.execute("SELECT max(updated_at) FROM stories").fetchone()
-        return parse_iso(row[0]) if row else None
