@@ -20,11 +20,11 @@ from typing import Any
 import click
 
 from aggregator import __version__
-from aggregator.cluster import Clusterer
 from aggregator.config import Config, load_config
 from aggregator.errors import AggregatorError
 from aggregator.models import ClusterItem, PassReport
 from aggregator.normalise import canonical_url
+from aggregator.pipeline import make_clusterer
 
 log = logging.getLogger("aggregator")
 
@@ -268,7 +268,8 @@ def dedupe(ctx: click.Context, file: Any) -> None:
     """
     settings = _settings_or_defaults(ctx).settings
     items, ids = _read_items(file, getattr(file, "name", "-"))
-    clusterer = Clusterer(threshold=settings.cluster_threshold, window=settings.cluster_window)
+    with errors_as_messages(ctx):
+        clusterer = make_clusterer(Config(settings=settings))
     story = {a.item_id: a.story_id for a in clusterer.add_all(items)}
     for item in items:
         click.echo(json.dumps({"id": ids[item.id], "story": ids[story[item.id]]}))

@@ -27,11 +27,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from rapidfuzz import fuzz
 
 from aggregator.models import Assignment, ClusterItem
 from aggregator.normalise import strip_outlet_suffix
+from aggregator.semantic import Embedder
 from aggregator.text import (
     STOPWORDS,
     Gazetteer,
@@ -66,6 +68,8 @@ MAX_POSTINGS = 200
 MAX_CANDIDATES = 8
 RELATIVE_SCREEN = 0.5
 SURE = 0.8
+# With an embedder: an embedding cosine of COSINE scores as much as the threshold.
+COSINE = 0.65
 PRUNE_EVERY = 5000
 _EPOCH_STEP = math.log(1.1)
 SUMMARY_WEIGHT = 0.3
@@ -106,6 +110,7 @@ class _Doc:
     contrast: frozenset[str] = frozenset()
     vector: _Vector | None = None
     epoch: int = -1
+    embedding: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,8 +230,13 @@ class Clusterer:
         threshold: float = DEFAULT_THRESHOLD,
         window: timedelta = DEFAULT_WINDOW,
         gazetteer: Gazetteer | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
         self.threshold = threshold
+        self.embedder = embedder
+        # item id -> embedding, filled by the caller (from the store) or by ``prepare``
+        self.embeddings: dict[int, Any] = {}
+        self._current: Any = None
         self.window = window
         self.span = window.total_seconds()
         self.gazetteer = gazetteer or default_gazetteer()
@@ -353,7 +363,32 @@ class Clusterer:
             ts=item.published.timestamp(),
             weak=is_weak(item.title, features),
             contrast=frozenset(f for f in features.weights if f in groups),
+            embedding=self._embedding(item),
         )
+
+    def _embedding(self, item: ClusterItem) -> Any:
+        if self.embedder is None:
+            return None
+        vector = self.embeddings.get(item.id)
+        if vector is None:
+            vector = self.embeddings[item.id] = self.embedder.embed([item.title])[0]
+        return vector
+
+    def prepare(self, items: Iterable[ClusterItem]) -> dict[int, Any]:
+        """Embed, in batches, the items that have no embedding yet; returns the new ones
+        (for the caller to keep). Without an embedder, nothing."""
+        if self.embedder is None:
+            return {}
+        todo = [i for i in items if i.id not in self.embeddings]
+        fresh = dict(
+            zip(
+                (i.id for i in todo),
+                self.embedder.embed([i.title for i in todo]) if todo else [],
+                strict=True,
+            )
+        )
+        self.embeddings.update(fresh)
+        return fresh
 
     def _register(self, doc: _Doc) -> None:
         self.docs[doc.id] = doc
@@ -463,6 +498,9 @@ class Clusterer:
                 sim = seen[doc.features.norm] = self._similarity(
                     vector, doc_vector, norm, doc.features.norm, clash, floor
                 )
+            if self._current is not None and doc.embedding is not None:
+                # a close paraphrase counts as a link even when few words are shared
+                sim = max(sim, self.threshold * float(self._current @ doc.embedding) / COSINE)
             x = (1.0 - DECAY * gap) * sim
             if x > best:
                 best = x
@@ -476,6 +514,7 @@ class Clusterer:
             doc = self.docs[item.id]
             return Assignment(item.id, doc.story, 1.0, new_story=False)
         doc = self._new_doc(item, item.id)
+        self._current = doc.embedding
         best: tuple[float, float, int] | None = None
         if item.url and item.url in self.by_url:
             best = (1.0, 1.0, self.by_url[item.url])
@@ -501,12 +540,14 @@ class Clusterer:
         else:
             story_id, score, new = best[2], best[0], False
         doc.story = story_id
+        self._current = None
         self._register(doc)
         return Assignment(item.id, story_id, score, new_story=new)
 
     def add_all(self, items: Iterable[ClusterItem]) -> list[Assignment]:
         """Assign many items in published order (ties by id); answers follow that order."""
         ordered = sorted(items, key=lambda i: (i.published, i.id))
+        self.prepare(ordered)
         return [self.add(item) for item in ordered]
 
     def members(self, story_id: int) -> list[int]:

@@ -86,6 +86,23 @@ def _text(value: Any, where: str) -> str:
     return value.strip()
 
 
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    return value
+
+
+def _semantic(value: Any, where: str) -> bool:
+    enabled = _flag(value, where)
+    if enabled:
+        from aggregator.semantic import INSTALL_HINT, missing
+
+        absent = missing()
+        if absent:
+            raise ConfigError(f"{where}: needs {', '.join(absent)}: {INSTALL_HINT}")
+    return enabled
+
+
 def _optional_text(value: Any, where: str) -> str | None:
     return None if value is None else _text(value, where)
 
@@ -110,6 +127,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cluster_threshold", 0.26, "Similarity (0-1) needed to join a story.", _fraction),
     Setting(
         "cluster_window", "72h", "How far apart in time two reports of one story can be.", _duration
+    ),
+    Setting(
+        "semantic", False, "Also compare headlines by sentence embeddings (an extra).", _semantic
     ),
     Setting(
         "digest_window",
@@ -137,6 +157,7 @@ class Settings:
     max_body_bytes: int = 15 * 1024 * 1024
     cluster_threshold: float = 0.26
     cluster_window: timedelta = timedelta(hours=72)
+    semantic: bool = False
     digest_window: timedelta = timedelta(hours=48)
     digest_max_stories: int = 300
 

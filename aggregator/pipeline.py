@@ -134,17 +134,46 @@ def update_stories(
         store.label_entries({e.id: label(classifier, e) for e in entries})
     pending = [e for e in entries if e.story_id is None]
     touched_ids = {e.story_id for e in entries if e.story_id is not None} | set(touched)
-    clusterer = Clusterer(threshold=settings.cluster_threshold, window=settings.cluster_window)
+    clusterer = make_clusterer(config)
     if pending:
         since = min(e.published for e in pending) - settings.cluster_window
-        for e in store.entries(since=since):
-            if e.story_id is not None:
-                clusterer.seed(_item(e), e.story_id)
+        seeds = [e for e in store.entries(since=since) if e.story_id is not None]
+        with_embeddings(store, clusterer, [_item(e) for e in (*seeds, *pending)])
+        for e in seeds:
+            clusterer.seed(_item(e), e.story_id)  # type: ignore[arg-type]
         assignments = clusterer.add_all(_item(e) for e in pending)
         store.assign({a.item_id: a.story_id for a in assignments})
         touched_ids.update(a.story_id for a in assignments)
     write_stories(store, clusterer, touched_ids, now)
     return touched_ids
+
+
+def make_clusterer(config: Config) -> Clusterer:
+    """The clusterer the settings describe (with embeddings when ``semantic`` is on)."""
+    settings = config.settings
+    embedder = None
+    if settings.semantic:
+        from aggregator.semantic import load_embedder
+
+        embedder = load_embedder()
+    return Clusterer(
+        threshold=settings.cluster_threshold, window=settings.cluster_window, embedder=embedder
+    )
+
+
+def with_embeddings(store: Store, clusterer: Clusterer, items: Sequence[ClusterItem]) -> None:
+    """Give the clusterer the stored embeddings of ``items``, embedding (and storing) the
+    rest in batches; each headline is embedded once in its life."""
+    embedder = clusterer.embedder
+    if embedder is None or not items:
+        return
+    from aggregator.semantic import from_bytes, to_bytes
+
+    stored = store.embeddings((i.id for i in items), embedder.model_id)
+    clusterer.embeddings.update({k: from_bytes(v) for k, v in stored.items()})
+    fresh = clusterer.prepare(items)
+    if fresh:
+        store.save_embeddings(embedder.model_id, {k: to_bytes(v) for k, v in fresh.items()})
 
 
 def write_stories(
@@ -277,9 +306,10 @@ def recluster(
     try:
         entries = store.entries(since=since)
         classifier = Classifier()
-        clusterer = Clusterer(threshold=settings.cluster_threshold, window=settings.cluster_window)
+        clusterer = make_clusterer(config)
         assignments: dict[int, int] = {}
         items = sorted((_item(e) for e in entries), key=lambda i: (i.published, i.id))
+        with_embeddings(store, clusterer, items)
         for n, item in enumerate(items, 1):
             assignments[item.id] = clusterer.add(item).story_id
             if progress and (n % 500 == 0 or n == len(items)):

@@ -168,6 +168,19 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_fetch_log_feed ON fetch_log(feed_url, fetched_at)")
 
 
+@migrations()
+def m002_embeddings(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE embeddings (
+            entry_id INTEGER PRIMARY KEY REFERENCES entries(id), -- the entry embedded
+            model TEXT NOT NULL,            -- embedding model id
+            vector BLOB NOT NULL            -- unit vector, float32 little-endian
+        )
+        """
+    )
+
+
 @dataclass(frozen=True)
 class WriteResult:
     new_ids: tuple[int, ...] = ()
@@ -677,6 +690,27 @@ class Store:
                 )
             )
         return out
+
+    def embeddings(self, ids: Iterable[int], model: str) -> dict[int, bytes]:
+        """Stored embedding vectors (as bytes) of ``ids`` made by ``model``."""
+        id_list = list(ids)
+        out: dict[int, bytes] = {}
+        for start in range(0, len(id_list), 500):
+            chunk = id_list[start : start + 500]
+            rows = self.db.execute(
+                f"SELECT entry_id, vector FROM embeddings WHERE model = ? "
+                f"AND entry_id IN ({','.join('?' * len(chunk))})",
+                [model, *chunk],
+            ).fetchall()
+            out.update((r[0], bytes(r[1])) for r in rows)
+        return out
+
+    def save_embeddings(self, model: str, vectors: Mapping[int, bytes]) -> None:
+        with self.db.atomic():
+            self.db.conn.executemany(
+                "INSERT OR REPLACE INTO embeddings (entry_id, model, vector) VALUES (?, ?, ?)",
+                [(entry_id, model, data) for entry_id, data in vectors.items()],
+            )
 
     def counts(self) -> dict[str, int]:
         return {
