@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -179,6 +179,13 @@ def m002_embeddings(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+def _chunks(ids: Iterable[int], size: int = 500) -> Iterator[list[int]]:
+    """``ids`` in lists small enough for one ``IN (...)`` (SQLite caps bound parameters)."""
+    id_list = list(ids)
+    for start in range(0, len(id_list), size):
+        yield id_list[start : start + size]
 
 
 @dataclass(frozen=True)
@@ -543,10 +550,8 @@ class Store:
             )
 
     def entry_labels(self, ids: Iterable[int]) -> dict[int, Labels]:
-        id_list = list(ids)
         out: dict[int, Labels] = {}
-        for chunk_start in range(0, len(id_list), 500):
-            chunk = id_list[chunk_start : chunk_start + 500]
+        for chunk in _chunks(ids):
             rows = self.db.execute(
                 f"SELECT id, region, countries, topic, region_weight FROM entries "
                 f"WHERE id IN ({','.join('?' * len(chunk))}) AND region IS NOT NULL",
@@ -563,9 +568,7 @@ class Store:
 
     def story_members(self, story_ids: Iterable[int]) -> dict[int, list[EntryRecord]]:
         out: dict[int, list[EntryRecord]] = {}
-        id_list = list(story_ids)
-        for start in range(0, len(id_list), 500):
-            chunk = id_list[start : start + 500]
+        for chunk in _chunks(story_ids):
             sql = (
                 self._ENTRY_SELECT
                 + f" WHERE e.story_id IN ({','.join('?' * len(chunk))}) ORDER BY e.published, e.id"
@@ -628,9 +631,7 @@ class Store:
         )
 
     def delete_stories(self, story_ids: Iterable[int]) -> None:
-        ids = list(story_ids)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
+        for chunk in _chunks(story_ids):
             self.db.execute(
                 f"DELETE FROM stories WHERE id IN ({','.join('?' * len(chunk))})", chunk
             )
@@ -693,10 +694,8 @@ class Store:
 
     def embeddings(self, ids: Iterable[int], model: str) -> dict[int, bytes]:
         """Stored embedding vectors (as bytes) of ``ids`` made by ``model``."""
-        id_list = list(ids)
         out: dict[int, bytes] = {}
-        for start in range(0, len(id_list), 500):
-            chunk = id_list[start : start + 500]
+        for chunk in _chunks(ids):
             rows = self.db.execute(
                 f"SELECT entry_id, vector FROM embeddings WHERE model = ? "
                 f"AND entry_id IN ({','.join('?' * len(chunk))})",
