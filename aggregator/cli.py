@@ -189,18 +189,7 @@ def _read_items(stream: Any, name: str) -> tuple[list[ClusterItem], list[Any]]:
     ids: list[Any] = []
     seen: set[str] = set()
     fallback = datetime(1970, 1, 1, tzinfo=UTC)
-    for n, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
-        where = f"{name}:{n}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise click.ClickException(f"{where}: invalid JSON: {e.msg}") from e
-        if not isinstance(record, dict):
-            raise click.ClickException(f"{where}: expected a JSON object")
-        if "id" not in record or not isinstance(record.get("title"), str):
-            raise click.ClickException(f"{where}: each line needs an 'id' and a string 'title'")
+    for where, record in _json_lines(stream, name):
         key = json.dumps(record["id"], sort_keys=True)
         if key in seen:
             raise click.ClickException(f"{where}: duplicate id {record['id']!r}")
@@ -273,6 +262,66 @@ def dedupe(ctx: click.Context, file: Any) -> None:
     story = {a.item_id: a.story_id for a in clusterer.add_all(items)}
     for item in items:
         click.echo(json.dumps({"id": ids[item.id], "story": ids[story[item.id]]}))
+
+
+def _json_lines(stream: Any, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, object) for each non-empty line; a bad line is a one-line error."""
+    for n, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        where = f"{name}:{n}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise click.ClickException(f"{where}: invalid JSON: {e.msg}") from e
+        if not isinstance(record, dict):
+            raise click.ClickException(f"{where}: expected a JSON object")
+        if "id" not in record or not isinstance(record.get("title"), str):
+            raise click.ClickException(f"{where}: each line needs an 'id' and a string 'title'")
+        yield where, record
+
+
+@cli.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+@click.pass_context
+def classify(ctx: click.Context, file: Any) -> None:
+    """Label headlines with region and topic: JSON lines in, JSON lines out.
+
+    Reads FILE (or standard input) with one object per line: "id", "title", and optionally
+    "summary", "url", "categories" (a list of the feed's categories) and "source" (a source
+    name from feeds.yaml, whose region/topic hints then apply). Writes {"id", "region",
+    "countries", "topic", "topics"} per line, in input order, with the pipeline's classifier.
+    """
+    from aggregator.classify import Classifier
+
+    config = _settings_or_defaults(ctx)
+    hints = {s.name: (s.region, s.topic) for s in config.sources}
+    classifier = Classifier()
+    for where, record in _json_lines(file, getattr(file, "name", "-")):
+        categories = record.get("categories") or []
+        if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+            raise click.ClickException(f"{where}: 'categories' must be a list of strings")
+        region_hint, topic_hint = hints.get(str(record.get("source") or ""), (None, None))
+        labels = classifier.classify(
+            record["title"],
+            summary=record["summary"] if isinstance(record.get("summary"), str) else None,
+            url=record["url"] if isinstance(record.get("url"), str) else None,
+            categories=categories,
+            region_hint=region_hint,
+            topic_hint=topic_hint,
+        )
+        click.echo(
+            json.dumps(
+                {
+                    "id": record["id"],
+                    "region": labels.region,
+                    "countries": list(labels.countries),
+                    "topic": labels.topic,
+                    "topics": list(labels.topics),
+                },
+                ensure_ascii=False,
+            )
+        )
 
 
 @cli.command()
