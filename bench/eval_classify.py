@@ -39,6 +39,12 @@ MAPS = yaml.safe_load((Path(__file__).parent / "classify_maps.yaml").read_text("
 csv.field_size_limit(10**9)
 
 
+DATE_ONLY = re.compile(
+    r"(?i)^\W*(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|january|february|march|april|may"
+    r"|june|july|august|september|october|november|december|\d{1,4}|[,./-]|\s)+\W*$"
+)
+
+
 @dataclass(frozen=True)
 class Case:
     text: str
@@ -66,7 +72,8 @@ def region_cases(data: Path) -> dict[str, list[Case]]:
         with path.open(encoding="utf-8") as f:
             for row in csv.DictReader(f):
                 headline = (row.get("source_headline") or "").split(";")[0].strip().strip('"')
-                if len(headline) < 20 or not re.search(r"[A-Za-z]{4}", headline):
+                # the README warns that some "headlines" are a date or a source name
+                if len(headline) < 20 or " " not in headline or DATE_ONLY.match(headline):
                     continue
                 code = name_to_code.get((row.get("country") or "").casefold())
                 cases.append(Case(headline, None, row["region"], accept(row["region"], code), code))
