@@ -196,6 +196,11 @@ def _capitals(surface: str) -> bool:
     return bool(letters) and all(c.isupper() for c in letters)
 
 
+# Place names that are everyday words: capitalised at the start of a headline they say nothing.
+_COMMON_WORD_NAMES = frozenset(
+    "nice reading split mobile bath male sale orange phoenix bradford worthing".split()
+)
+
 # Words that, anywhere in a headline, say an ambiguous name is not the place ("Turkey" the
 # bird, "china" the clay, "Jordan" the player).
 _NOT_PLACE_CONTEXT = frozenset(
@@ -212,6 +217,8 @@ def _looks_like_name(original: Sequence[str], start: int, length: int) -> bool:
     "Jordan Peterson", "Chad Smith")."""
     if not original[start][:1].isupper():
         return False
+    if start == 0 and fold(original[0]) in _COMMON_WORD_NAMES:
+        return False  # "Nice weather ahead", "Reading the signs": a capital the headline gave
     if any(fold(w) in _NOT_PLACE_CONTEXT for w in original):
         return False
     caps = sum(1 for w in original if w[:1].isupper())

@@ -130,3 +130,21 @@ def test_acronyms_count_only_in_capitals(classifier: Classifier) -> None:
 
     assert [m.entity.id for m in gazetteer.mentions(words("Nato summit opens"))] == ["nato"]
     assert [m.entity.id for m in gazetteer.mentions(words("who cares"))] == []
+
+
+@pytest.mark.parametrize(
+    ("title", "country", "expected"),
+    [
+        ("Nice weather expected across the weekend", "FR", False),
+        ("Tourists flock to Nice for the carnival", "FR", True),
+        ("Georgia Senate runoff: candidates make final pitch in Atlanta", "GE", False),
+        ("Georgia protesters rally in Tbilisi against foreign agents law", "GE", True),
+        ("Chad junta leader sworn in as president", "TD", True),
+        ("Turkey earthquake death toll rises", "TR", True),
+        ("King Abdullah of Jordan meets US envoy", "JO", True),
+    ],
+)
+def test_ambiguous_names_in_context(
+    classifier: Classifier, title: str, country: str, expected: bool
+) -> None:
+    assert (country in classifier.classify(title).countries) is expected
