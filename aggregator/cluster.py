@@ -153,7 +153,12 @@ def _terms(text: str, gazetteer: Gazetteer) -> Iterator[tuple[str, float, str]]:
             continue
         if folded[:1].isdigit():
             number = _number(folded)
-            if folded.isdigit() and int(folded) <= 31 and _next_to_month(original, i):
+            if (
+                folded.isascii()
+                and folded.isdigit()
+                and int(folded) <= 31
+                and _next_to_month(original, i)
+            ):
                 continue  # the day of a date ("February 17", "17 Feb")
             yield f"#{number}", YEAR_WEIGHT if YEAR.match(number) else NUMBER_WEIGHT, number
         elif len(folded) >= 2:

@@ -18,8 +18,9 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
+from aggregator.classify.model import TopicModel, default_model
 from aggregator.models import GENERAL
-from aggregator.text import fold, stem, words
+from aggregator.text import STOPWORDS, fold, stem, words
 
 HEADLINE = 1.0
 SUMMARY = 0.4
@@ -27,6 +28,8 @@ CATEGORY = 2.5
 URL_SECTION = 2.0
 HINT = 0.75
 MIN_SCORE = 1.0
+MODEL_WEIGHT = 3.0
+MODEL_FLOOR = 0.5
 SECONDARY = 0.5
 
 
@@ -42,7 +45,10 @@ def _default_data() -> dict[str, Any]:
 
 
 class TopicClassifier:
-    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, data: Mapping[str, Any] | None = None, model: TopicModel | bool | None = True
+    ) -> None:
+        self.model = default_model() if model is True else (model or None)
         data = data if data is not None else _default_data()
         self.topics: tuple[str, ...] = tuple(data["topics"])
         self.lexicon: dict[tuple[str, ...], list[tuple[str, float]]] = defaultdict(list)
@@ -58,8 +64,15 @@ class TopicClassifier:
         self.url_sections = {fold(k): v for k, v in data.get("url_sections", {}).items()}
         self.categories = {fold(k): v for k, v in data.get("categories", {}).items()}
 
-    def _scan(self, text: str, weight: float, scores: defaultdict[str, float]) -> None:
-        tokens = [stem(fold(w)) for w in words(text)]
+    def _scan(
+        self,
+        text: str,
+        weight: float,
+        scores: defaultdict[str, float],
+        tokens: list[str] | None = None,
+    ) -> None:
+        if tokens is None:
+            tokens = [stem(fold(w)) for w in words(text)]
         i, n = 0, len(tokens)
         while i < n:
             for length in range(min(self.max_len, n - i), 0, -1):
@@ -82,7 +95,9 @@ class TopicClassifier:
         hint: str | None = None,
     ) -> dict[str, float]:
         scores: defaultdict[str, float] = defaultdict(float)
-        self._scan(title, HEADLINE, scores)
+        folded = [fold(w) for w in words(title)]
+        stems = [stem(t) for t in folded]
+        self._scan(title, HEADLINE, scores, stems)
         if summary:
             self._scan(summary[:400], SUMMARY, scores)
         for category in categories:
@@ -98,6 +113,11 @@ class TopicClassifier:
                     if topic:
                         scores[topic] += URL_SECTION
                         break
+        if self.model is not None:
+            content = [s for t, s in zip(folded, stems, strict=True) if t not in STOPWORDS]
+            for topic, p in self.model.posterior_of(content).items():
+                if p >= MODEL_FLOOR:
+                    scores[topic] += MODEL_WEIGHT * p
         if hint:
             scores[hint] += HINT
         return dict(scores)
