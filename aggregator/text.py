@@ -151,6 +151,9 @@ class Gazetteer:
         self.starts: dict[str, int] = {}
         for phrase in self.phrases:
             self.starts[phrase[0]] = max(self.starts.get(phrase[0], 0), len(phrase))
+        self.capitalised: frozenset[tuple[str, ...]] = frozenset(
+            tuple(fold(w) for w in words(v)) for v in data.get("capitalised", ())
+        )
         # (a key also written in lower case, "Nato", is not only an acronym)
         self.acronyms: frozenset[tuple[str, ...]] = frozenset(acronyms - spelled)
 
@@ -177,6 +180,8 @@ class Gazetteer:
                 if key in self.ambiguous and not _looks_like_name(original, i, length):
                     continue
                 if key in self.acronyms and not _capitals(surface):
+                    continue
+                if key in self.capitalised and not original[i][:1].isupper():
                     continue
                 yield Mention(entity, i, i + length, surface)
                 i += length
@@ -255,6 +260,21 @@ def synonyms() -> dict[str, str]:
 
 @cache
 def default_gazetteer() -> Gazetteer:
-    """The gazetteer shipped with the package (loaded once)."""
-    text = resources.files("aggregator").joinpath("data/gazetteer.json").read_text("utf-8")
-    return Gazetteer(json.loads(text))
+    """The gazetteer shipped with the package (loaded once): the hand-curated
+    ``gazetteer.json`` and the generated ``cities.json`` (larger cities, see
+    scripts/build_cities.py); curated entries win where both name a place."""
+    data_dir = resources.files("aggregator").joinpath("data")
+    data = json.loads(data_dir.joinpath("gazetteer.json").read_text("utf-8"))
+    cities = data_dir.joinpath("cities.json")
+    if cities.is_file():
+        extra = json.loads(cities.read_text("utf-8"))["cities"]
+        data["entities"] = [
+            *data["entities"],
+            *(
+                {"id": f"city:{name}", "kind": "place", "country": code, "variants": [name]}
+                for name, code, _population in extra
+            ),
+        ]
+        # generated names count only when written with a capital ("Brent" the crude is not)
+        data["capitalised"] = [name for name, _code, _population in extra]
+    return Gazetteer(data)

@@ -148,3 +148,9 @@ def test_ambiguous_names_in_context(
     classifier: Classifier, title: str, country: str, expected: bool
 ) -> None:
     assert (country in classifier.classify(title).countries) is expected
+
+
+def test_generated_cities_need_a_capital(classifier: Classifier) -> None:
+    assert "CN" in classifier.classify("Flooding in Wuxi displaces thousands").countries
+    assert classifier.classify("Brent crude rises above 90 dollars").countries == ()
+    assert classifier.classify("pest control firms report a boom").countries == ()
