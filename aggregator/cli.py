@@ -24,7 +24,6 @@ from aggregator.config import Config, load_config
 from aggregator.errors import AggregatorError
 from aggregator.models import ClusterItem, PassReport
 from aggregator.normalise import canonical_url
-from aggregator.pipeline import make_clusterer
 
 log = logging.getLogger("aggregator")
 
@@ -257,6 +256,8 @@ def dedupe(ctx: click.Context, file: Any) -> None:
     """
     settings = _settings_or_defaults(ctx).settings
     items, ids = _read_items(file, getattr(file, "name", "-"))
+    from aggregator.pipeline import make_clusterer
+
     with errors_as_messages(ctx):
         clusterer = make_clusterer(Config(settings=settings))
     story = {a.item_id: a.story_id for a in clusterer.add_all(items)}
