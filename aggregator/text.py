@@ -181,7 +181,9 @@ class Gazetteer:
                     continue
                 if key in self.acronyms and not _capitals(surface):
                     continue
-                if key in self.capitalised and not original[i][:1].isupper():
+                if key in self.capitalised and not (
+                    original[i][:1].isupper() and (length > 1 or _standalone(original, i))
+                ):
                     continue
                 yield Mention(entity, i, i + length, surface)
                 i += length
@@ -232,6 +234,18 @@ def _looks_like_name(original: Sequence[str], start: int, length: int) -> bool:
     return not (not title_case and after < len(original) and original[after][:1].isupper())
 
 
+def _standalone(original: Sequence[str], i: int) -> bool:
+    """A generated one-word place name counts unless, in a headline that is not Title Case,
+    a capitalised word stands right before or after it: then it is most likely part of a
+    person's name ("Sir Mo Farah", "Nancy Pelosi", "Queen Elizabeth")."""
+    caps = sum(1 for w in original if w[:1].isupper())
+    if len(original) >= 4 and caps >= 0.7 * len(original):
+        return True
+    before = i > 0 and original[i - 1][:1].isupper()
+    after = i + 1 < len(original) and original[i + 1][:1].isupper()
+    return not (before or after)
+
+
 @cache
 def _synonym_data() -> dict[str, Any]:
     text = resources.files("aggregator").joinpath("data/synonyms.json").read_text("utf-8")
@@ -261,20 +275,31 @@ def synonyms() -> dict[str, str]:
 @cache
 def default_gazetteer() -> Gazetteer:
     """The gazetteer shipped with the package (loaded once): the hand-curated
-    ``gazetteer.json`` and the generated ``cities.json`` (larger cities, see
-    scripts/build_cities.py); curated entries win where both name a place."""
+    ``gazetteer.json`` and the generated ``places.json`` (ISO names, spellings, demonyms,
+    capitals, first-level subdivisions and larger cities; see scripts/build_places.py).
+    Curated entries win where both name something."""
     data_dir = resources.files("aggregator").joinpath("data")
     data = json.loads(data_dir.joinpath("gazetteer.json").read_text("utf-8"))
-    cities = data_dir.joinpath("cities.json")
-    if cities.is_file():
-        extra = json.loads(cities.read_text("utf-8"))["cities"]
-        data["entities"] = [
-            *data["entities"],
-            *(
-                {"id": f"city:{name}", "kind": "place", "country": code, "variants": [name]}
-                for name, code, _population in extra
-            ),
-        ]
-        # generated names count only when written with a capital ("Brent" the crude is not)
-        data["capitalised"] = [name for name, _code, _population in extra]
+    places = data_dir.joinpath("places.json")
+    if places.is_file():
+        data = with_generated(data, json.loads(places.read_text("utf-8"))["places"])
     return Gazetteer(data)
+
+
+def with_generated(data: Mapping[str, Any], rows: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """Curated gazetteer ``data`` plus generated ``[name, kind, country, region]`` rows, which
+    count only when written with a capital ("Brent" the crude is not the city)."""
+    extra = [
+        {
+            "id": f"gen:{country or region}:{name}",
+            "kind": kind,
+            "variants": [name],
+            **({"country": country} if country else {"region": region}),
+        }
+        for name, kind, country, region in rows
+    ]
+    return {
+        **data,
+        "entities": [*data.get("entities", ()), *extra],
+        "capitalised": [*data.get("capitalised", ()), *(row[0] for row in rows)],
+    }
