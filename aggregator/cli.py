@@ -297,7 +297,7 @@ def classify(ctx: click.Context, file: Any) -> None:
 
     config = _settings_or_defaults(ctx)
     hints = {s.name: (s.region, s.topic) for s in config.sources}
-    classifier = Classifier()
+    classifier = Classifier.for_taxonomy(config.taxonomy)
     for where, record in _json_lines(file, getattr(file, "name", "-")):
         categories = record.get("categories") or []
         if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from aggregator.errors import ConfigError
-from aggregator.models import REGIONS, TOPICS, Source
+from aggregator.models import REGIONS, TOPICS, Place, Source, Taxonomy
 
 DEFAULT_USER_AGENT = "aggregator/0.1 (+https://github.com/aggregator-news/aggregator)"
 SOURCE_KINDS = ("feed",)
@@ -167,6 +167,7 @@ class Config:
     settings: Settings = field(default_factory=Settings)
     sources: tuple[Source, ...] = ()
     path: Path | None = None
+    taxonomy: Taxonomy = field(default_factory=Taxonomy)
 
     def with_settings(self, **changes: Any) -> Config:
         return replace(self, settings=replace(self.settings, **changes))
@@ -223,7 +224,125 @@ def _url_key(url: str) -> str:
     return f"{parts.scheme.lower()}://{host}{port}{parts.path or '/'}?{parts.query}"
 
 
-def _parse_source(raw: Any, where: str, settings: Settings) -> Source:
+_CLASSIFY_KEYS = ("regions", "places", "topics")
+_NAME = re.compile(r"^[^\x00-\x1f<>&\"]{1,40}$")
+
+
+def _label(value: Any, where: str) -> str:
+    """A region or topic name: short, printable, no markup characters."""
+    if not isinstance(value, str) or not _NAME.match(value.strip()) or not value.strip():
+        raise ConfigError(f"{where}: expected a short name (1-40 characters), got {value!r}")
+    return value.strip()
+
+
+def _country(value: Any, where: str, countries: Mapping[str, Any]) -> str:
+    code = value.strip().upper() if isinstance(value, str) else value
+    if code not in countries:
+        raise ConfigError(f"{where}: expected an ISO 3166 alpha-2 country code, got {value!r}")
+    return str(code)
+
+
+def _parse_taxonomy(raw: Any) -> Taxonomy:
+    """The ``classify:`` section: regions (region -> countries moved into it; a new name adds a
+    region), places (extra names pointing at a country or a region) and topics (topic ->
+    phrase -> weight; a new name adds a topic)."""
+    if raw is None:
+        return Taxonomy()
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"classify: expected a mapping, got {raw!r}")
+    for key in raw:
+        if key not in _CLASSIFY_KEYS:
+            raise ConfigError(f"classify.{key}: unknown key (known: {', '.join(_CLASSIFY_KEYS)})")
+    from aggregator.text import default_gazetteer
+
+    countries = default_gazetteer().countries
+    regions = list(REGIONS)
+    moved: dict[str, str] = {}
+    raw_regions = raw.get("regions") or {}
+    if not isinstance(raw_regions, Mapping):
+        raise ConfigError(
+            f"classify.regions: expected a mapping of region -> countries, got {raw_regions!r}"
+        )
+    for name, codes in raw_regions.items():
+        region = _label(name, f"classify.regions: region name {name!r}")
+        where = f"classify.regions.{region}"
+        if region == "World":
+            raise ConfigError(f"{where}: World is for stories with no country; it takes none")
+        if not isinstance(codes, list):
+            raise ConfigError(f"{where}: expected a list of country codes, got {codes!r}")
+        if region not in regions:
+            regions.append(region)
+        for i, code in enumerate(codes):
+            country = _country(code, f"{where}[{i}]", countries)
+            if country in moved:
+                raise ConfigError(f"{where}[{i}]: {country} is already moved to {moved[country]}")
+            moved[country] = region
+    places: list[Place] = []
+    raw_places = raw.get("places") or []
+    if not isinstance(raw_places, list):
+        raise ConfigError(f"classify.places: expected a list, got {raw_places!r}")
+    for i, item in enumerate(raw_places):
+        where = f"classify.places[{i}]"
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{where}: expected a mapping with names and country or region")
+        for key in item:
+            if key not in ("names", "country", "region"):
+                raise ConfigError(f"{where}.{key}: unknown key (known: names, country, region)")
+        names = item.get("names")
+        if isinstance(names, str):
+            names = [names]
+        if not isinstance(names, list) or not names:
+            raise ConfigError(f"{where}.names: expected a name or a list of names, got {names!r}")
+        texts = tuple(_text(n, f"{where}.names[{j}]") for j, n in enumerate(names))
+        if ("country" in item) == ("region" in item):
+            raise ConfigError(f"{where}: give either country or region")
+        if "country" in item:
+            places.append(
+                Place(texts, country=_country(item["country"], f"{where}.country", countries))
+            )
+        else:
+            region = item["region"]
+            if region not in regions:
+                raise ConfigError(
+                    f"{where}.region: expected one of {', '.join(regions)}, got {region!r}"
+                )
+            places.append(Place(texts, region=region))
+    topics = list(TOPICS)
+    phrases: list[tuple[str, str, float]] = []
+    raw_topics = raw.get("topics") or {}
+    if not isinstance(raw_topics, Mapping):
+        raise ConfigError(
+            f"classify.topics: expected a mapping of topic -> phrases, got {raw_topics!r}"
+        )
+    for name, entries in raw_topics.items():
+        topic = _label(name, f"classify.topics: topic name {name!r}")
+        where = f"classify.topics.{topic}"
+        if not isinstance(entries, Mapping) or not entries:
+            raise ConfigError(f"{where}: expected a mapping of phrase -> weight, got {entries!r}")
+        if topic not in topics:
+            topics.append(topic)
+        for phrase, weight in entries.items():
+            text = _text(phrase, f"{where}: phrase {phrase!r}")
+            if (
+                isinstance(weight, bool)
+                or not isinstance(weight, int | float)
+                or not math.isfinite(weight)
+                or not 0 < weight <= 10
+            ):
+                raise ConfigError(
+                    f"{where}.{text}: expected a weight between 0 and 10, got {weight!r}"
+                )
+            phrases.append((topic, text, float(weight)))
+    return Taxonomy(
+        regions=tuple(regions),
+        topics=tuple(topics),
+        country_regions=tuple(moved.items()),
+        places=tuple(places),
+        phrases=tuple(phrases),
+    )
+
+
+def _parse_source(raw: Any, where: str, settings: Settings, taxonomy: Taxonomy) -> Source:
     if isinstance(raw, str):
         raw = {"url": raw}
     if not isinstance(raw, Mapping):
@@ -239,11 +358,13 @@ def _parse_source(raw: Any, where: str, settings: Settings) -> Source:
     if kind not in SOURCE_KINDS:
         raise ConfigError(f"{where}.kind: expected one of {', '.join(SOURCE_KINDS)}, got {kind!r}")
     region = raw.get("region")
-    if region is not None and region not in REGIONS:
-        raise ConfigError(f"{where}.region: expected one of {', '.join(REGIONS)}, got {region!r}")
+    if region is not None and region not in taxonomy.regions:
+        known = ", ".join(taxonomy.regions)
+        raise ConfigError(f"{where}.region: expected one of {known}, got {region!r}")
     topic = raw.get("topic")
-    if topic is not None and topic not in TOPICS:
-        raise ConfigError(f"{where}.topic: expected one of {', '.join(TOPICS)}, got {topic!r}")
+    if topic is not None and topic not in taxonomy.topics:
+        known = ", ".join(taxonomy.topics)
+        raise ConfigError(f"{where}.topic: expected one of {known}, got {topic!r}")
     interval = raw.get("interval")
     return Source(
         url=url,
@@ -264,8 +385,8 @@ def parse_config(data: Any, *, base: Path = Path("."), path: Path | None = None)
             f"top level: expected a mapping with 'settings' and 'sources', got {data!r}"
         )
     for key in data:
-        if key not in ("settings", "sources"):
-            raise ConfigError(f"{key}: unknown top-level key (known: settings, sources)")
+        if key not in ("settings", "sources", "classify"):
+            raise ConfigError(f"{key}: unknown top-level key (known: settings, sources, classify)")
     raw_settings = data.get("settings") or {}
     if not isinstance(raw_settings, Mapping):
         raise ConfigError(f"settings: expected a mapping, got {raw_settings!r}")
@@ -286,6 +407,7 @@ def parse_config(data: Any, *, base: Path = Path("."), path: Path | None = None)
     for key in ("database", "output_dir"):
         values.setdefault(key, base / _SETTINGS_BY_NAME[key].default)
     settings = Settings(**values)
+    taxonomy = _parse_taxonomy(data.get("classify"))
 
     raw_sources = data.get("sources")
     if raw_sources is None:
@@ -295,13 +417,13 @@ def parse_config(data: Any, *, base: Path = Path("."), path: Path | None = None)
     sources: list[Source] = []
     seen: dict[str, int] = {}
     for i, raw in enumerate(raw_sources):
-        source = _parse_source(raw, f"sources[{i}]", settings)
+        source = _parse_source(raw, f"sources[{i}]", settings, taxonomy)
         key = _url_key(source.url)
         if key in seen:
             raise ConfigError(f"sources[{i}].url: duplicate of sources[{seen[key]}]: {source.url}")
         seen[key] = i
         sources.append(source)
-    return Config(settings=settings, sources=tuple(sources), path=path)
+    return Config(settings=settings, sources=tuple(sources), path=path, taxonomy=taxonomy)
 
 
 def load_config(path: str | Path) -> Config:

@@ -31,6 +31,32 @@ GENERAL = "general"
 
 
 @dataclass(frozen=True)
+class Place:
+    """An extra gazetteer name from feeds.yaml: it points at a country or at a region."""
+
+    names: tuple[str, ...]
+    country: str | None = None
+    region: str | None = None
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    """The ``classify:`` section of feeds.yaml: the region and topic sets in display order,
+    countries moved to another region, extra place names and extra topic phrases. Hashable,
+    so the classifier built from it can be cached."""
+
+    regions: tuple[str, ...] = REGIONS
+    topics: tuple[str, ...] = TOPICS
+    country_regions: tuple[tuple[str, str], ...] = ()  # (country code, region)
+    places: tuple[Place, ...] = ()
+    phrases: tuple[tuple[str, str, float], ...] = ()  # (topic, phrase, weight)
+
+    @property
+    def is_default(self) -> bool:
+        return self == Taxonomy()
+
+
+@dataclass(frozen=True)
 class Source:
     """One entry of ``sources:`` in feeds.yaml."""
 

@@ -127,7 +127,7 @@ def update_stories(
 ) -> set[int]:
     """Label the given entries, cluster those without a story, and rewrite every story they
     touch. Returns the ids of the stories written."""
-    classifier = classifier or Classifier()
+    classifier = classifier or Classifier.for_taxonomy(config.taxonomy)
     settings = config.settings
     entries = store.entries(ids=entry_ids)
     if entries:
@@ -156,8 +156,14 @@ def make_clusterer(config: Config) -> Clusterer:
         from aggregator.semantic import load_embedder
 
         embedder = load_embedder()
+    # feeds.yaml's extra place names count as entities for clustering too
+    taxonomy = config.taxonomy
+    gazetteer = None if taxonomy.is_default else Classifier.for_taxonomy(taxonomy).region.gazetteer
     return Clusterer(
-        threshold=settings.cluster_threshold, window=settings.cluster_window, embedder=embedder
+        threshold=settings.cluster_threshold,
+        window=settings.cluster_window,
+        gazetteer=gazetteer,
+        embedder=embedder,
     )
 
 
@@ -305,7 +311,7 @@ def recluster(
     store = Store.open(settings.database)
     try:
         entries = store.entries(since=since)
-        classifier = Classifier()
+        classifier = Classifier.for_taxonomy(config.taxonomy)
         clusterer = make_clusterer(config)
         assignments: dict[int, int] = {}
         items = sorted((_item(e) for e in entries), key=lambda i: (i.published, i.id))

@@ -273,17 +273,49 @@ def synonyms() -> dict[str, str]:
 
 
 @cache
+def _shipped_data() -> dict[str, Any]:
+    data_dir = resources.files("aggregator").joinpath("data")
+    data: dict[str, Any] = json.loads(data_dir.joinpath("gazetteer.json").read_text("utf-8"))
+    places = data_dir.joinpath("places.json")
+    if places.is_file():
+        data = with_generated(data, json.loads(places.read_text("utf-8"))["places"])
+    return data
+
+
+def custom_gazetteer(
+    places: Sequence[tuple[Sequence[str], str | None, str | None]] = (),
+    country_regions: Mapping[str, str] | None = None,
+    regions: Sequence[str] = (),
+) -> Gazetteer:
+    """The shipped gazetteer with a user's changes (feeds.yaml ``classify:``): extra names,
+    each ``(names, country, region)``, which win over shipped ones; countries moved to
+    another region; extra region names."""
+    data = dict(_shipped_data())
+    extra = [
+        {
+            "id": f"user:{i}",
+            "kind": "place",
+            "variants": list(names),
+            **({"country": country} if country else {"region": region}),
+        }
+        for i, (names, country, region) in enumerate(places)
+    ]
+    data["entities"] = [*extra, *data["entities"]]
+    countries = {code: dict(info) for code, info in data["countries"].items()}
+    for code, region in (country_regions or {}).items():
+        countries[code]["region"] = region
+    data["countries"] = countries
+    data["regions"] = [*data.get("regions", ()), *(r for r in regions if r not in data["regions"])]
+    return Gazetteer(data)
+
+
+@cache
 def default_gazetteer() -> Gazetteer:
     """The gazetteer shipped with the package (loaded once): the hand-curated
     ``gazetteer.json`` and the generated ``places.json`` (ISO names, spellings, demonyms,
     capitals, first-level subdivisions and larger cities; see scripts/build_places.py).
     Curated entries win where both name something."""
-    data_dir = resources.files("aggregator").joinpath("data")
-    data = json.loads(data_dir.joinpath("gazetteer.json").read_text("utf-8"))
-    places = data_dir.joinpath("places.json")
-    if places.is_file():
-        data = with_generated(data, json.loads(places.read_text("utf-8"))["places"])
-    return Gazetteer(data)
+    return Gazetteer(_shipped_data())
 
 
 def with_generated(data: Mapping[str, Any], rows: Sequence[Sequence[str]]) -> dict[str, Any]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from functools import lru_cache
 
 from aggregator.classify.region import RegionClassifier
 from aggregator.classify.topic import TopicClassifier
-from aggregator.models import GENERAL, WORLD, Labels
+from aggregator.models import GENERAL, WORLD, Labels, Taxonomy
 
 __all__ = ["Classifier", "story_labels"]
 
@@ -25,6 +26,12 @@ class Classifier:
     ) -> None:
         self.region = region or RegionClassifier()
         self.topic = topic or TopicClassifier()
+
+    @classmethod
+    def for_taxonomy(cls, taxonomy: Taxonomy) -> Classifier:
+        """The classifier feeds.yaml's ``classify:`` section describes (the shipped one when
+        it changes nothing); built once per taxonomy."""
+        return _for_taxonomy(taxonomy)
 
     def classify(
         self,
@@ -45,6 +52,24 @@ class Classifier:
         return Labels(
             region=region, countries=countries, topic=topic, topics=topics, region_weight=weight
         )
+
+
+@lru_cache(maxsize=4)
+def _for_taxonomy(taxonomy: Taxonomy) -> Classifier:
+    if taxonomy.is_default:
+        return Classifier()
+    from aggregator.classify.topic import with_phrases
+    from aggregator.text import custom_gazetteer
+
+    gazetteer = custom_gazetteer(
+        [(p.names, p.country, p.region) for p in taxonomy.places],
+        dict(taxonomy.country_regions),
+        taxonomy.regions,
+    )
+    return Classifier(
+        RegionClassifier(gazetteer),
+        TopicClassifier(with_phrases(taxonomy.topics, taxonomy.phrases)),
+    )
 
 
 def story_labels(members: Sequence[Labels]) -> Labels:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -41,6 +41,27 @@ def _key(phrase: str) -> tuple[str, ...]:
 def _default_data() -> dict[str, Any]:
     text = resources.files("aggregator").joinpath("data/topics.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def with_phrases(
+    topics: Sequence[str], phrases: Iterable[tuple[str, str, float]]
+) -> dict[str, Any]:
+    """The shipped lexicon data with extra topics and phrases (feeds.yaml ``classify.topics``).
+    A phrase given there means that topic only: the shipped entries for the same phrase, in
+    any topic, are dropped."""
+    data = dict(_default_data())
+    data["topics"] = [*data["topics"], *(t for t in topics if t not in data["topics"])]
+    phrases = list(phrases)
+    given = {_key(phrase) for _topic, phrase, _weight in phrases}
+    lexicon = {
+        topic: {p: w for p, w in entries.items() if _key(p) not in given}
+        for topic, entries in data["lexicon"].items()
+        if not topic.startswith("_")
+    }
+    for topic, phrase, weight in phrases:
+        lexicon.setdefault(topic, {})[phrase] = weight
+    data["lexicon"] = lexicon
     return data
 
 
