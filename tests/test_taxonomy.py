@@ -153,3 +153,17 @@ def test_a_pass_labels_with_the_configured_taxonomy(tmp_path: Path, feed_server:
         "Floods in Punjab leave thousands homeless": "South Asia",
     }
     assert "South Asia" in (tmp_path / "site" / "index.html").read_text("utf-8")
+
+
+def test_the_readme_example_is_valid() -> None:
+    import yaml
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    section = readme.split("### classify", 1)[1]
+    block = section.split("```yaml", 1)[1].split("```", 1)[0]
+    taxonomy = parse_config(yaml.safe_load(block), base=Path(".")).taxonomy
+    assert "South Asia" in taxonomy.regions
+    assert "space" in taxonomy.topics
+    classifier = Classifier.for_taxonomy(taxonomy)
+    assert classifier.classify("Shelling in Donbass kills three").countries == ("UA",)
+    assert classifier.classify("Erdogan wins runoff").region == "Europe"
