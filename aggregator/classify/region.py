@@ -36,6 +36,9 @@ KIND_WEIGHT = {
     "metonym": 0.8,
     "person": 0.8,
     "org": 0.6,
+    "former": 0.6,  # Soviet Union, Zaire, Ceylon: history, or the country under an old name
+    "company": 0.5,  # weaker than a place: "Toyota opens plant in Kenya" is Kenya's story
+    "currency": 0.5,
 }
 _SLUG_SPLIT = re.compile(r"[/\-_.]+")
 
