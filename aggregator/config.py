@@ -10,11 +10,14 @@ documents each (a test checks that).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -235,11 +238,19 @@ def _label(value: Any, where: str) -> str:
     return value.strip()
 
 
-def _country(value: Any, where: str, countries: Mapping[str, Any]) -> str:
+def _country(value: Any, where: str, countries: frozenset[str]) -> str:
     code = value.strip().upper() if isinstance(value, str) else value
     if code not in countries:
         raise ConfigError(f"{where}: expected an ISO 3166 alpha-2 country code, got {value!r}")
     return str(code)
+
+
+@cache
+def _country_codes() -> frozenset[str]:
+    """The ISO 3166 codes the shipped gazetteer knows (read here, not from the gazetteer
+    module: configuration comes before every stage)."""
+    text = resources.files("aggregator").joinpath("data/gazetteer.json").read_text("utf-8")
+    return frozenset(json.loads(text)["countries"])
 
 
 def _parse_taxonomy(raw: Any) -> Taxonomy:
@@ -253,9 +264,7 @@ def _parse_taxonomy(raw: Any) -> Taxonomy:
     for key in raw:
         if key not in _CLASSIFY_KEYS:
             raise ConfigError(f"classify.{key}: unknown key (known: {', '.join(_CLASSIFY_KEYS)})")
-    from aggregator.text import default_gazetteer
-
-    countries = default_gazetteer().countries
+    countries = _country_codes()
     regions = list(REGIONS)
     moved: dict[str, str] = {}
     raw_regions = raw.get("regions") or {}
