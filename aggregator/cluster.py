@@ -142,7 +142,9 @@ def _terms(text: str, gazetteer: Gazetteer) -> Iterator[tuple[str, float, str]]:
         key = entity.id
         if entity.kind in ("country", "demonym") and entity.country:
             key = entity.country
-        yield f"={key}", ENTITY_WEIGHT, key.casefold()
+        # a company or a currency is what a business story is about: a "what" feature
+        what = entity.kind in ("company", "currency")
+        yield f"{'~' if what else '='}{key}", ENTITY_WEIGHT, key.casefold()
         if entity.country:
             yield f"@{entity.country}", COUNTRY_WEIGHT, ""
     for i, word in enumerate(original):
