@@ -52,7 +52,7 @@ def test_source_hints_come_from_feeds_yaml(tmp_path: Path) -> None:
         "    topic: culture\n"
     )
     code, output = run(
-        [json.dumps({"id": 1, "title": "A remarkable night out", "source": "Desk"})],
+        [json.dumps({"id": 1, "title": "Something happened somewhere", "source": "Desk"})],
         "-c",
         str(config),
     )
