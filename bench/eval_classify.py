@@ -211,18 +211,29 @@ def topic_baseline(case: Case) -> str:
 
 
 def evaluate(
-    name: str, system: str, cases: Sequence[Case], predict: Callable[[Case], str], matrix: bool
+    name: str,
+    system: str,
+    cases: Sequence[Case],
+    predict: Callable[[Case], str],
+    matrix: bool,
+    abstain: str | None = None,
 ) -> None:
+    """Print accuracy, macro-F1, recall by class (and a confusion matrix). With ``abstain``
+    (World for region), also how many cases got a real answer and how often it was right."""
     golds = sorted({c.gold for c in cases})
     hit: Counter[str] = Counter()
     total: Counter[str] = Counter()
     predicted_as: Counter[str] = Counter()
     confusion: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    answered = answered_right = 0
     started = time.perf_counter()
     for case in cases:
         label = predict(case)
         total[case.gold] += 1
         ok = label in case.accept
+        if abstain is not None and label != abstain:
+            answered += 1
+            answered_right += ok
         hit[case.gold] += ok
         # a prediction "belongs" to the gold class it would be right for
         as_gold = (
@@ -245,6 +256,11 @@ def evaluate(
         f"macro-F1 {sum(f1s) / len(f1s):.3f} ({secs:.1f} s)"
     )
     print(f"{'':<22} {'':<10} recall by class: {recalls}")
+    if abstain is not None:
+        print(
+            f"{'':<22} {'':<10} answered (not {abstain}) {answered / len(cases):.1%}, "
+            f"accuracy when answered {answered_right / max(1, answered):.3f}"
+        )
     if matrix:
         labels = sorted({lab for row in confusion.values() for lab in row})
         print(f"{'':<24}gold \\ predicted: " + " ".join(f"{lab[:8]:>8}" for lab in labels))
@@ -282,8 +298,8 @@ def main() -> int:
     baseline = region_baseline()
     print("# region")
     for name, cases in region_cases(args.data).items():
-        evaluate(name, "ours", cases, ours_region, matrix)
-        evaluate(name, "baseline", cases, baseline, False)
+        evaluate(name, "ours", cases, ours_region, matrix, abstain=WORLD)
+        evaluate(name, "baseline", cases, baseline, False, abstain=WORLD)
     print("# topic")
     topics = topic_cases(args.data)
     for name, cases in topics.items():
