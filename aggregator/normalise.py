@@ -26,6 +26,8 @@ from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsp
 from aggregator.models import Entry, ParsedEntry, ParsedFeed
 
 _TAG = re.compile(r"<[^>]*>")
+# script and style elements are code, not text: dropped whole (also when left unclosed)
+_CODE = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.I | re.S)
 _SPACE = re.compile(r"\s+")
 _CONTROL = (
     dict.fromkeys(c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D))
@@ -193,7 +195,7 @@ def text_of(value: str | None, *, limit: int | None = None) -> str:
     """Plain text of an HTML fragment: tags dropped, entities decoded, whitespace folded."""
     if not value:
         return ""
-    text = _TAG.sub(" ", value)
+    text = _TAG.sub(" ", _CODE.sub(" ", value) if "<" in value else value)
     text = html.unescape(html.unescape(text)) if "&amp;" in text else html.unescape(text)
     text = unicodedata.normalize("NFC", text).translate(_CONTROL)
     text = _SPACE.sub(" ", text).strip()
@@ -381,4 +383,23 @@ def normalise_feed(feed: ParsedFeed, outlet_name: str, now: datetime) -> list[En
                 categories=tuple(dict.fromkeys(text_of(c) for c in parsed.categories if c)),
             )
         )
+    return out
+
+
+def parser_differences(fast: ParsedFeed, robust: ParsedFeed) -> list[str]:
+    """Where the two parsers disagree on what matters downstream: the entries, their titles,
+    links, GUIDs, dates (published, else updated) and summaries (as text). Empty when they
+    agree; used by the differential tests and bench/parse_agreement.py."""
+    out: list[str] = []
+    if len(fast.entries) != len(robust.entries):
+        return [f"{len(fast.entries)} entries vs {len(robust.entries)}"]
+    for i, (a, b) in enumerate(zip(fast.entries, robust.entries, strict=True)):
+        pairs = {
+            "title": (clean_title(a.title), clean_title(b.title)),
+            "link": (a.link, b.link),
+            "guid": (a.guid, b.guid),
+            "date": (a.published or a.updated, b.published or b.updated),
+            "summary": (text_of(a.summary), text_of(b.summary)),
+        }
+        out.extend(f"entry {i} {k}: {x!r} vs {y!r}" for k, (x, y) in pairs.items() if x != y)
     return out

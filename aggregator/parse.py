@@ -1,21 +1,33 @@
 """Bytes -> :class:`~aggregator.models.ParsedFeed`.
 
-feedparser reads the response body from memory together with the HTTP headers (so it sees the
-declared charset and Content-Location) and is never handed a URL, so it cannot do I/O of its
-own. A malformed feed that still yields entries is kept and flagged ``bozo``; a body that yields
-no feed at all raises :class:`~aggregator.errors.ParseError`, which the pipeline records as the
-feed's error.
+Two parsers, one result. The fast path (fastfeedparser, lxml) takes well-formed UTF-8 (or
+ASCII) XML whose HTTP charset agrees, which is nearly every feed: it is about 30 times faster
+than feedparser. Everything else, the fast path's refusals and any exception included, goes
+to feedparser, the robust path: it reads the body together with the HTTP headers (so it sees
+the declared charset and Content-Location), repairs wrong encodings and keeps the usable
+entries of malformed documents, flagged ``bozo``. Well-formedness is checked with expat
+before the fast path (lxml's recover mode would silently hide a broken document). Neither
+parser is ever handed a URL, so neither can do I/O of its own, and neither resolves entities.
+A body that yields no feed at all raises :class:`~aggregator.errors.ParseError`, which the
+pipeline records as the feed's error.
 """
 
 from __future__ import annotations
 
 import calendar
+import codecs
+import html
 import io
+import re
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
+from xml.parsers import expat
 
+import fastfeedparser
 import feedparser
 
 from aggregator.errors import ParseError
@@ -90,6 +102,199 @@ def _entry(raw: Mapping[str, Any]) -> ParsedEntry | None:
 
 def parse_feed(url: str, body: bytes, headers: Mapping[str, str] | None = None) -> ParsedFeed:
     """Parse a feed body fetched from ``url`` with its response ``headers``."""
+    response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    if fast_path_fits(body, response_headers):
+        fast = fast_parse(url, body, response_headers.get("content-location"))
+        if fast is not None:
+            return fast
+    return robust_parse(url, body, response_headers)
+
+
+_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']", re.I)
+_HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.I)
+_BASE64_MODE = re.compile(rb"mode\s*=\s*[\"']base64", re.I)
+_TTL = re.compile(rb"<ttl>\s*(\d{1,7})\s*</ttl>", re.I)
+
+
+def _codec(name: str | None) -> str | None:
+    try:
+        return codecs.lookup(name).name if name else None
+    except LookupError:
+        return "unknown"
+
+
+def fast_path_fits(body: bytes, headers: Mapping[str, str]) -> bool:
+    """Whether ``body`` is well-formed XML in UTF-8 (or ASCII) that no HTTP header contradicts:
+    the only input the fast parser gets. Anything odd goes to feedparser."""
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return False
+    head = body.lstrip()[:1]
+    if head != b"<":
+        return False  # JSON, HTML junk, empty bodies: the robust path decides
+    declared = _XML_DECL.match(body[:512])
+    doc = _codec(declared.group(1).decode("ascii")) if declared else "utf-8"
+    header = _HEADER_CHARSET.search(headers.get("content-type", ""))
+    http = _codec(header.group(1)) if header else None
+    if doc not in ("utf-8", "ascii") or (http and http not in ("utf-8", "ascii")):
+        return False
+    if b"xml:base" in body or _BASE64_MODE.search(body):
+        return False  # xml:base links and base64 content (Atom 0.3): feedparser reads those
+    return _well_formed_plain_text(body)
+
+
+_TEXT_FIELDS = frozenset({"title", "description", "summary", "subtitle"})
+
+
+def _well_formed_plain_text(body: bytes) -> bool:
+    """Whether ``body`` is well-formed XML whose titles and descriptions hold no child
+    elements. fastfeedparser keeps only the text before a child element ("<title>Plain
+    <b>Fed</b> tail</title>" comes back "Plain"), and lxml's recover mode would hide a broken
+    document, so both go to feedparser."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    inside = 0  # depth within a text field
+    mixed = False
+
+    def start(name: str, _attrs: object) -> None:
+        nonlocal inside, mixed
+        if inside:
+            mixed = True
+            inside += 1
+        elif name.rpartition(" ")[2] in _TEXT_FIELDS:
+            inside = 1
+
+    def end(_name: str) -> None:
+        nonlocal inside
+        if inside:
+            inside -= 1
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    try:
+        parser.Parse(body, True)
+    except expat.ExpatError:
+        return False  # malformed, or not UTF-8 after all: feedparser repairs and flags it
+    return not mixed
+
+
+def _iso(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).replace(microsecond=0)  # as feedparser: whole seconds
+
+
+_ID_TAG = re.compile(
+    r"<(?:[\w.-]+:)?(?:guid|id)(?:\s[^>]*)?>\s*(?:<!\[CDATA\[)?(.*?)(?:\]\]>)?\s*</", re.S
+)
+
+
+_NOT_PERMALINK = re.compile(
+    r"<(?:[\w.-]+:)?guid\s[^>]*isPermaLink\s*=\s*[\"']false[\"'][^>]*>\s*(?:<!\[CDATA\[)?(.*?)"
+    r"(?:\]\]>)?\s*</",
+    re.S | re.I,
+)
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _not_permalinks(body: bytes) -> frozenset[str]:
+    """The texts of RSS GUIDs marked isPermaLink="false"."""
+    text = body.decode("utf-8", "replace")
+    return frozenset(html.unescape(m.group(1)).strip() for m in _NOT_PERMALINK.finditer(text))
+
+
+_RDF_ABOUT = re.compile(r"rdf:about\s*=\s*[\"']([^\"']*)[\"']")
+
+
+def _declared_ids(body: bytes) -> frozenset[str]:
+    """Every GUID or id element's text, and every RSS 1.0 ``rdf:about``, in the document."""
+    text = body.decode("utf-8", "replace")
+    ids = {html.unescape(m.group(1)).strip() for m in _ID_TAG.finditer(text)}
+    ids.update(html.unescape(m.group(1)).strip() for m in _RDF_ABOUT.finditer(text))
+    return frozenset(ids)
+
+
+def _fast_entry(
+    raw: Mapping[str, Any], base: str, ids: frozenset[str] | None
+) -> ParsedEntry | None:
+    title = _text(raw.get("title"))
+    raw_link = _text(raw.get("link"))
+    link = urljoin(base, raw_link.strip()) if raw_link else None
+    summary = _text(raw.get("description")) or _text(raw.get("summary"))
+    if not title:
+        if not summary and not link:
+            return None
+        title = ""
+    categories: list[str] = []
+    for tag in raw.get("tags") or ():
+        term = _text(tag.get("term")) or _text(tag.get("label"))
+        if term and term.strip() not in categories:
+            categories.append(term.strip())
+    return ParsedEntry(
+        title=title,
+        link=link,
+        guid=_fast_guid(raw, raw_link, ids),
+        summary=summary,
+        published=_iso(raw.get("published")),
+        updated=_iso(raw.get("updated")),
+        author=_text(raw.get("author")),
+        categories=tuple(categories),
+    )
+
+
+def _fast_guid(raw: Mapping[str, Any], link: str | None, ids: frozenset[str] | None) -> str | None:
+    """The item's GUID as the document gives it: fastfeedparser invents one from the link
+    when an item has none, and such an invented id is left out (as feedparser does)."""
+    guid = _text(raw.get("id"))
+    if guid is None or link is None or guid.strip() != link.strip():
+        return guid
+    return guid if ids is not None and guid.strip() in ids else None
+
+
+def fast_parse(url: str, body: bytes, location: str | None = None) -> ParsedFeed | None:
+    """The fast path (fastfeedparser); None when it cannot read ``body`` as a feed. Relative
+    links resolve against the response's Content-Location, else the feed URL."""
+    try:
+        result = fastfeedparser.parse(body, include_media=False, include_enclosures=False)
+    except Exception:  # any refusal or bug: the robust path takes over
+        return None
+    feed = result.get("feed") or {}
+    base = urljoin(url, location) if location else url
+    raw_entries = result.get("entries") or ()
+    if not all(_text(r.get("title")) for r in raw_entries):
+        return None  # items without titles are odd enough for the robust path
+    if not raw_entries and re.search(rb"<(?:[\w.-]+:)?(?:item|entry)[\s>]", body):
+        return None  # items the fast parser did not see (RSS 0.90 and other dialects)
+    same = any(_text(r.get("id")) and r.get("id") == r.get("link") for r in raw_entries)
+    ids = _declared_ids(body) if same else None
+    entries = [e for e in (_fast_entry(raw, base, ids) for raw in raw_entries) if e]
+    if any(e.guid and not _SCHEME.match(e.guid) for e in entries):
+        # feedparser resolves a relative id ("a1") against the feed's URL unless the GUID is
+        # marked isPermaLink="false"; do the same, so an entry's identity does not depend on
+        # which parser read it
+        keep = _not_permalinks(body)
+        entries = [
+            e
+            if not e.guid or _SCHEME.match(e.guid) or e.guid.strip() in keep
+            else replace(e, guid=urljoin(base, e.guid.strip()))
+            for e in entries
+        ]
+    ttl_match = _TTL.search(body[:65536])
+    return ParsedFeed(
+        url=url,
+        title=_text(feed.get("title")),
+        link=_text(feed.get("link")),
+        entries=tuple(entries),
+        ttl_minutes=int(ttl_match.group(1)) if ttl_match else None,
+    )
+
+
+def robust_parse(url: str, body: bytes, headers: Mapping[str, str] | None = None) -> ParsedFeed:
+    """The robust path (feedparser), for any body."""
     # feedparser reads lower-case header names only.
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     response_headers.setdefault("content-location", url)
