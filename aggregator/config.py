@@ -127,6 +127,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "max_body_bytes", 15 * 1024 * 1024, "Largest feed body accepted, in bytes.", _positive_int
     ),
+    Setting("max_backoff", "24h", "Longest wait between retries of a failing feed.", _duration),
+    Setting(
+        "max_wait",
+        "7d",
+        "Longest wait a server's hints (ttl, Cache-Control, Retry-After) can ask for.",
+        _duration,
+    ),
+    Setting(
+        "status_max_failing",
+        0.25,
+        "Share of failing feeds above which `aggregator status` exits non-zero.",
+        _fraction,
+    ),
     Setting("cluster_threshold", 0.26, "Similarity (0-1) needed to join a story.", _fraction),
     Setting(
         "cluster_window", "72h", "How far apart in time two reports of one story can be.", _duration
@@ -158,6 +171,9 @@ class Settings:
     concurrency: int = 16
     per_host: int = 2
     max_body_bytes: int = 15 * 1024 * 1024
+    max_backoff: timedelta = timedelta(hours=24)
+    max_wait: timedelta = timedelta(days=7)
+    status_max_failing: float = 0.25
     cluster_threshold: float = 0.26
     cluster_window: timedelta = timedelta(hours=72)
     semantic: bool = False

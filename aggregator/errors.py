@@ -19,6 +19,8 @@ fetch log and carries on with the other feeds.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class AggregatorError(Exception):
     """Root of every error raised by aggregator."""
@@ -42,6 +44,17 @@ class FetchError(AggregatorError):
 
 class HTTPStatusError(FetchError):
     kind = "http"
+
+    def __init__(
+        self,
+        url: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: datetime | None = None,
+    ) -> None:
+        super().__init__(url, message, status=status)
+        self.retry_after = retry_after  # when the server asked us to come back (429, 503)
 
 
 class TransportError(FetchError):

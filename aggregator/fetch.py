@@ -2,20 +2,25 @@
 
 ``fetch_all`` retrieves many feeds concurrently with httpx: a global limit and a per-host limit,
 conditional requests (If-None-Match / If-Modified-Since from the stored validators), a total
-deadline per feed, and a cap on the (decompressed) body size enforced while streaming. Every
-outcome, failures included, comes back as a :class:`~aggregator.models.FetchResult` value, so one
-bad feed never stops the others. Nothing here parses feeds.
+deadline per feed, and a cap on the (decompressed) body size enforced while streaming.
+Redirects are followed here, hop by hop (at most five, http(s) only, loops refused), so the
+result can say whether every hop was permanent (301/308). The server's hints come back as
+times: Retry-After (429, 503) and Cache-Control max-age / Expires. Every outcome, failures
+included, comes back as a :class:`~aggregator.models.FetchResult` value, so one bad feed
+never stops the others. Nothing here parses feeds or decides when to fetch next.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 
@@ -29,10 +34,48 @@ ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.8, text/html;q=0.5, */*;q=0.1"
 )
 MAX_REDIRECTS = 5
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+PERMANENT = frozenset({301, 308})
+# max-age only: s-maxage is for shared caches, and a feed reader is a private one
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})", re.I)
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP date as an aware UTC datetime (None when absent or unreadable)."""
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def retry_after(value: str | None, now: datetime) -> datetime | None:
+    """Retry-After as a time: delay-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return now + timedelta(seconds=min(int(value), 10**8))
+    return http_date(value)
+
+
+def fresh_until(headers: Mapping[str, str], now: datetime) -> datetime | None:
+    """How long the response may be reused: Cache-Control max-age wins over Expires; no-store
+    and no-cache say nothing (the feed's own interval applies)."""
+    control = headers.get("cache-control", "")
+    if re.search(r"no-store|no-cache", control, re.I):
+        return None
+    if m := _MAX_AGE.search(control):
+        return now + timedelta(seconds=min(int(m.group(1)), 10**8))
+    return http_date(headers.get("expires"))
 
 
 def conditional_headers(state: FeedState) -> dict[str, str]:
@@ -86,13 +129,12 @@ class Fetcher:
             headers={"User-Agent": self.user_agent, "Accept": ACCEPT},
             timeout=timeout,
             limits=limits,
-            follow_redirects=True,
-            max_redirects=MAX_REDIRECTS,
+            follow_redirects=False,  # followed hop by hop in _request
             transport=self.transport,
         ) as client:
 
             async def one(state: FeedState) -> FetchResult:
-                host = (urlsplit(state.url).hostname or "").lower()
+                host = (urlsplit(state.target).hostname or "").lower()
                 per_host = hosts.setdefault(host, asyncio.Semaphore(self.per_host))
                 async with glob, per_host:
                     return await self._fetch_one(client, state)
@@ -113,60 +155,89 @@ class Fetcher:
         except FetchError as e:
             result = self._failure(state, fetched_at, e)
         elapsed = time.monotonic() - started
-        result = _with_elapsed(result, elapsed)
+        result = replace(result, elapsed=elapsed, requested_url=state.target)
         log.debug("fetched %s: %s in %.2f s", state.url, result.status or result.error, elapsed)
         return result
 
     async def _request(
         self, client: httpx.AsyncClient, state: FeedState, fetched_at: datetime
     ) -> FetchResult:
+        url = state.target
+        seen = {url}
+        permanent = True
         try:
-            async with client.stream(
-                "GET", state.url, headers=conditional_headers(state)
-            ) as response:
-                status = response.status_code
-                headers = {k.lower(): v for k, v in response.headers.items()}
-                final_url = str(response.url)
-                if status == 304:
-                    return FetchResult(
-                        url=state.url,
-                        fetched_at=fetched_at,
-                        status=304,
-                        final_url=final_url,
-                        headers=headers,
-                        etag=headers.get("etag") or state.etag,
-                        last_modified=headers.get("last-modified") or state.last_modified,
+            for _hop in range(MAX_REDIRECTS + 1):
+                async with client.stream(
+                    "GET", url, headers=conditional_headers(state)
+                ) as response:
+                    status = response.status_code
+                    headers = {k.lower(): v for k, v in response.headers.items()}
+                    location = headers.get("location")
+                    if status in REDIRECTS and location:
+                        permanent = permanent and status in PERMANENT
+                        url = _next_hop(state.url, url, location, seen)
+                        continue
+                    return await self._response(
+                        state, response, status, headers, url, fetched_at, permanent, seen
                     )
-                if status >= 400:
-                    reason = response.reason_phrase or "error"
-                    raise HTTPStatusError(state.url, f"HTTP {status} {reason}", status=status)
-                declared = headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > self.max_body_bytes:
-                    raise ResponseTooLarge(
-                        state.url,
-                        f"body of {int(declared):,} bytes is over the "
-                        f"{self.max_body_bytes:,} byte cap",
-                        status=status,
-                    )
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > self.max_body_bytes:
-                        raise ResponseTooLarge(
-                            state.url,
-                            f"body is over the {self.max_body_bytes:,} byte cap",
-                            status=status,
-                        )
-                    chunks.append(chunk)
-        except httpx.TooManyRedirects as e:
-            raise TransportError(state.url, f"more than {MAX_REDIRECTS} redirects") from e
         except httpx.TimeoutException as e:
             raise TransportError(state.url, f"timed out ({type(e).__name__})") from e
         except httpx.DecodingError as e:
             raise TransportError(state.url, f"bad content encoding: {e}") from e
         except httpx.HTTPError as e:
             raise TransportError(state.url, f"{type(e).__name__}: {e}") from e
+        raise TransportError(state.url, f"more than {MAX_REDIRECTS} redirects")
+
+    async def _response(
+        self,
+        state: FeedState,
+        response: httpx.Response,
+        status: int,
+        headers: dict[str, str],
+        final_url: str,
+        fetched_at: datetime,
+        permanent: bool,
+        seen: set[str],
+    ) -> FetchResult:
+        moved = final_url if permanent and len(seen) > 1 else None
+        if status == 304:
+            return FetchResult(
+                url=state.url,
+                fetched_at=fetched_at,
+                status=304,
+                final_url=final_url,
+                headers=headers,
+                etag=headers.get("etag") or state.etag,
+                last_modified=headers.get("last-modified") or state.last_modified,
+                permanent_redirect=moved,
+                fresh_until=fresh_until(headers, fetched_at),
+            )
+        if status >= 400:
+            reason = response.reason_phrase or "error"
+            raise HTTPStatusError(
+                state.url,
+                f"HTTP {status} {reason}",
+                status=status,
+                retry_after=retry_after(headers.get("retry-after"), fetched_at)
+                if status in (429, 503)
+                else None,
+            )
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body_bytes:
+            raise ResponseTooLarge(
+                state.url,
+                f"body of {int(declared):,} bytes is over the {self.max_body_bytes:,} byte cap",
+                status=status,
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise ResponseTooLarge(
+                    state.url, f"body is over the {self.max_body_bytes:,} byte cap", status=status
+                )
+            chunks.append(chunk)
         return FetchResult(
             url=state.url,
             fetched_at=fetched_at,
@@ -176,6 +247,8 @@ class Fetcher:
             body=b"".join(chunks),
             etag=headers.get("etag"),
             last_modified=headers.get("last-modified"),
+            permanent_redirect=moved,
+            fresh_until=fresh_until(headers, fetched_at),
         )
 
     @staticmethod
@@ -188,8 +261,16 @@ class Fetcher:
             error=error.message,
             etag=state.etag,
             last_modified=state.last_modified,
+            retry_after=getattr(error, "retry_after", None),
         )
 
 
-def _with_elapsed(result: FetchResult, elapsed: float) -> FetchResult:
-    return replace(result, elapsed=elapsed)
+def _next_hop(feed: str, current: str, location: str, seen: set[str]) -> str:
+    """The URL a redirect points at, or a TransportError for a loop or a non-http(s) target."""
+    target = urljoin(current, location.strip())
+    if urlsplit(target).scheme.lower() not in ("http", "https"):
+        raise TransportError(feed, f"redirect to a non-http(s) URL: {target[:200]}")
+    if target in seen:
+        raise TransportError(feed, f"redirect loop at {target[:200]}")
+    seen.add(target)
+    return target

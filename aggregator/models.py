@@ -75,6 +75,12 @@ class FeedState:
     url: str
     etag: str | None = None
     last_modified: str | None = None
+    fetch_url: str | None = None  # where the feed moved (301/308 seen three times running)
+
+    @property
+    def target(self) -> str:
+        """The URL to request."""
+        return self.fetch_url or self.url
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,10 @@ class FetchResult:
     elapsed: float = 0.0
     error_kind: str | None = None
     error: str | None = None
+    requested_url: str | None = None  # the URL asked for (the feed's, or where it moved)
+    permanent_redirect: str | None = None  # final URL when every redirect was 301/308
+    retry_after: datetime | None = None  # from Retry-After (429, 503)
+    fresh_until: datetime | None = None  # from Cache-Control max-age or Expires
 
     @property
     def not_modified(self) -> bool:

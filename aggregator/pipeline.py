@@ -25,7 +25,7 @@ from aggregator.fetch import Fetcher
 from aggregator.models import ClusterItem, EntryRecord, FeedReport, FetchResult, Labels, PassReport
 from aggregator.normalise import normalise_feed
 from aggregator.parse import parse_feed
-from aggregator.schedule import next_fetch_after_failure, next_fetch_after_success
+from aggregator.schedule import moved, next_fetch_after_failure, next_fetch_after_success
 from aggregator.store import Store
 
 log = logging.getLogger(__name__)
@@ -42,16 +42,37 @@ class _Feed:
     name: str
     interval: timedelta
     failures: int
+    max_backoff: timedelta
+    max_wait: timedelta
+    moved_to: str | None = None
+    moved_streak: int = 0
+    fetch_url: str | None = None
 
 
 def _process(
     store: Store, result: FetchResult, feed: _Feed, now: datetime
 ) -> tuple[FeedReport, tuple[int, ...], tuple[int, ...]]:
     """Parse, normalise and store one fetch result; returns (report, new ids, updated ids)."""
+    _follow_moves(store, result, feed)
     if result.error is not None:
         kind = result.error_kind or "fetch"
-        when = next_fetch_after_failure(now, feed.interval, result.url, feed.failures + 1)
+        when = next_fetch_after_failure(
+            now,
+            feed.interval,
+            result.url,
+            feed.failures + 1,
+            result.retry_after,
+            max_backoff=feed.max_backoff,
+            max_wait=feed.max_wait,
+        )
         store.record_failure(result, kind, result.error, when)
+        if result.status == 410:
+            reason = (
+                f"410 Gone on {now:%Y-%m-%d}: the publisher removed the feed; remove it from"
+                " feeds.yaml, or `aggregator feeds enable URL` to try again"
+            )
+            store.disable(result.url, reason, now)
+            log.warning("%s: disabled: %s", feed.name, reason)
         return (
             FeedReport(
                 result.url, feed.name, "error", result.status, error_kind=kind, error=result.error
@@ -60,12 +81,28 @@ def _process(
             (),
         )
     if result.not_modified:
-        store.record_not_modified(result, next_fetch_after_success(now, feed.interval, result.url))
+        store.record_not_modified(
+            result,
+            next_fetch_after_success(
+                now,
+                feed.interval,
+                result.url,
+                fresh_until=result.fresh_until,
+                max_wait=feed.max_wait,
+            ),
+        )
         return FeedReport(result.url, feed.name, "not_modified", 304), (), ()
     try:
         parsed = parse_feed(result.url, result.body or b"", result.headers)
     except ParseError as e:
-        when = next_fetch_after_failure(now, feed.interval, result.url, feed.failures + 1)
+        when = next_fetch_after_failure(
+            now,
+            feed.interval,
+            result.url,
+            feed.failures + 1,
+            max_backoff=feed.max_backoff,
+            max_wait=feed.max_wait,
+        )
         store.record_failure(result, e.kind, e.message, when)
         return (
             FeedReport(
@@ -79,7 +116,14 @@ def _process(
         result,
         parsed,
         entries,
-        next_fetch_after_success(now, feed.interval, result.url, parsed.ttl_minutes),
+        next_fetch_after_success(
+            now,
+            feed.interval,
+            result.url,
+            parsed.ttl_minutes,
+            result.fresh_until,
+            max_wait=feed.max_wait,
+        ),
     )
     report = FeedReport(
         result.url,
@@ -92,6 +136,24 @@ def _process(
         error=parsed.bozo_message,
     )
     return report, written.new_ids, written.updated_ids
+
+
+def _follow_moves(store: Store, result: FetchResult, feed: _Feed) -> None:
+    """Track permanent redirects; after three fetches running to the same place, fetch the
+    feed from there (the configured URL stays its name; feeds.yaml is never rewritten)."""
+    fetched_from = result.requested_url or result.url
+    target, streak, move = moved(
+        feed.moved_to, feed.moved_streak, result.permanent_redirect, fetched_from
+    )
+    fetch_url = target if move else feed.fetch_url
+    if (target, streak, fetch_url) != (feed.moved_to, feed.moved_streak, feed.fetch_url):
+        store.note_location(result.url, target, streak, fetch_url)
+    if move:
+        log.warning(
+            "%s: moved permanently to %s; fetching from there (update feeds.yaml)",
+            feed.name,
+            target,
+        )
 
 
 def label(classifier: Classifier, entry: EntryRecord) -> Labels:
@@ -225,6 +287,11 @@ def run_pass(
                 if row["interval_seconds"]
                 else settings.interval,
                 failures=row["consecutive_failures"],
+                max_backoff=settings.max_backoff,
+                max_wait=settings.max_wait,
+                moved_to=row["moved_to"],
+                moved_streak=row["moved_streak"],
+                fetch_url=row["fetch_url"],
             )
             for row in store.feeds()
         }

@@ -181,6 +181,20 @@ def m002_embeddings(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m003_feed_moves_and_gone(db: sqlite_utils.Database) -> None:
+    for column in (
+        "fetch_url TEXT",  # where the feed is fetched from after a permanent move (else url)
+        "moved_to TEXT",  # where permanent (301/308) redirects pointed on the last fetches
+        "moved_streak INTEGER NOT NULL DEFAULT 0",  # fetches running that redirected there
+        "disabled_at TEXT",  # when the feed was disabled (410 Gone); NULL while enabled
+        "disabled_reason TEXT",  # why, for `aggregator status`
+    ):
+        db.execute(f"ALTER TABLE feeds ADD COLUMN {column}")
+    db.execute("ALTER TABLE fetch_log ADD COLUMN requested_url TEXT")  # the URL asked for
+    db.execute("ALTER TABLE fetch_log ADD COLUMN final_url TEXT")  # after redirects
+
+
 def _chunks(ids: Iterable[int], size: int = 500) -> Iterator[list[int]]:
     """``ids`` in lists small enough for one ``IN (...)`` (SQLite caps bound parameters)."""
     id_list = list(ids)
@@ -247,14 +261,17 @@ class Store:
 
     def feed_states(self, *, due_at: datetime | None = None) -> list[FeedState]:
         """Active feeds with their validators; only those due at ``due_at`` if given."""
-        sql = "SELECT url, etag, last_modified FROM feeds WHERE active = 1"
+        sql = (
+            "SELECT url, etag, last_modified, fetch_url FROM feeds"
+            " WHERE active = 1 AND disabled_at IS NULL"
+        )
         params: list[Any] = []
         if due_at is not None:
             sql += " AND (next_fetch_at IS NULL OR next_fetch_at <= ?)"
             params.append(iso(due_at))
         sql += " ORDER BY url"
         return [
-            FeedState(url=r[0], etag=r[1], last_modified=r[2])
+            FeedState(url=r[0], etag=r[1], last_modified=r[2], fetch_url=r[3])
             for r in self.db.execute(sql, params).fetchall()
         ]
 
@@ -284,8 +301,9 @@ class Store:
         self.db.execute(
             """
             INSERT INTO fetch_log (feed_url, fetched_at, duration_ms, status, outcome,
-                                   error_kind, error, bytes, new_entries, updated_entries, bozo)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   error_kind, error, bytes, new_entries, updated_entries, bozo,
+                                   requested_url, final_url)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 result.url,
@@ -299,8 +317,37 @@ class Store:
                 new,
                 updated,
                 int(bozo),
+                result.requested_url,
+                result.final_url,
             ],
         )
+
+    def note_location(
+        self, url: str, moved_to: str | None, streak: int, fetch_url: str | None
+    ) -> None:
+        """Where the feed's permanent redirects point, and where to fetch it from."""
+        self.db.execute(
+            "UPDATE feeds SET moved_to = ?, moved_streak = ?, fetch_url = ? WHERE url = ?",
+            [moved_to, streak, fetch_url, url],
+        )
+
+    def disable(self, url: str, reason: str, when: datetime) -> None:
+        """Stop fetching a feed (410 Gone); `aggregator feeds enable` undoes it."""
+        self.db.execute(
+            "UPDATE feeds SET disabled_at = ?, disabled_reason = ?, next_fetch_at = NULL"
+            " WHERE url = ?",
+            [iso(when), reason, url],
+        )
+
+    def enable(self, url: str) -> bool:
+        """Fetch a disabled feed again (from its configured URL); False if unknown."""
+        cur = self.db.execute(
+            "UPDATE feeds SET disabled_at = NULL, disabled_reason = NULL, next_fetch_at = NULL,"
+            " consecutive_failures = 0, fetch_url = NULL, moved_to = NULL, moved_streak = 0"
+            " WHERE url = ?",
+            [url],
+        )
+        return bool(cur.rowcount)
 
     def record_failure(
         self, result: FetchResult, kind: str, message: str, next_fetch_at: datetime

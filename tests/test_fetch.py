@@ -10,14 +10,22 @@ import asyncio
 import gzip
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from conftest import FeedServer
 
-from aggregator.fetch import ACCEPT, MAX_REDIRECTS, Fetcher, conditional_headers
+from aggregator.fetch import (
+    ACCEPT,
+    MAX_REDIRECTS,
+    Fetcher,
+    conditional_headers,
+    fresh_until,
+    http_date,
+    retry_after,
+)
 from aggregator.models import FeedState, FetchResult
 
 UA = "aggregator-tests/1.0 (+https://example.invalid/)"
@@ -303,7 +311,105 @@ def test_redirect_loop_is_an_error(now: datetime) -> None:
     result = fetch_one(now, handler, FeedState("https://loop.example/a"))
     assert not result.ok
     assert result.error_kind == "transport"
-    assert result.error == f"more than {MAX_REDIRECTS} redirects"
+    assert result.error == "redirect loop at https://loop.example/a"
+
+
+def test_redirect_to_another_scheme_is_refused(now: datetime) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(301, headers={"Location": "file:///etc/passwd"})
+
+    result = fetch_one(now, handler, FeedState("https://odd.example/feed"))
+    assert result.error == "redirect to a non-http(s) URL: file:///etc/passwd"
+
+
+@pytest.mark.parametrize(
+    ("statuses", "moved"),
+    [
+        ((301,), "https://new.example/feed.xml"),
+        ((308, 301), "https://new.example/feed.xml"),
+        ((301, 302), None),  # one temporary hop: the feed has not moved for good
+        ((307,), None),
+        ((), None),
+    ],
+)
+def test_permanent_redirects_are_reported(
+    now: datetime, statuses: tuple[int, ...], moved: str | None
+) -> None:
+    hops = [f"https://old.example/{i}" for i in range(len(statuses))]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        if url in hops:
+            i = hops.index(url)
+            target = hops[i + 1] if i + 1 < len(hops) else "https://new.example/feed.xml"
+            return httpx.Response(statuses[i], headers={"Location": target})
+        return httpx.Response(200, content=RSS)
+
+    start = hops[0] if hops else "https://new.example/feed.xml"
+    result = fetch_one(now, handler, FeedState("https://config.example/feed", fetch_url=start))
+    assert result.ok
+    assert result.url == "https://config.example/feed"  # always the configured URL
+    assert result.requested_url == start
+    assert result.permanent_redirect == moved
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "expected"),
+    [
+        (429, "120", timedelta(seconds=120)),
+        (503, "Sun, 29 Nov 2026 14:00:00 GMT", None),  # an HTTP date: checked below
+        (429, "soon", None),
+        (500, "120", None),  # only 429 and 503 carry a Retry-After we honour
+    ],
+)
+def test_retry_after_is_read_on_429_and_503(
+    now: datetime, status: int, header: str, expected: timedelta | None
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, headers={"Retry-After": header})
+
+    result = fetch_one(now, handler, FeedState("https://busy.example/feed"))
+    assert result.error_kind == "http"
+    if header.startswith("Sun"):
+        assert result.retry_after == datetime(2026, 11, 29, 14, 0, tzinfo=UTC)
+    elif expected is None:
+        assert result.retry_after is None
+    else:
+        assert result.retry_after == now + expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"Cache-Control": "public, max-age=3600"}, timedelta(hours=1)),
+        ({"Cache-Control": 'max-age="600"'}, timedelta(minutes=10)),
+        ({"Cache-Control": "s-maxage=600"}, "none"),  # for shared caches, not for us
+        ({"Cache-Control": "max-age=60", "Expires": "Thu, 01 Jan 2099 00:00:00 GMT"}, None),
+        ({"Cache-Control": "no-cache, max-age=3600"}, "none"),
+        ({"Expires": "0"}, "none"),
+        ({}, "none"),
+    ],
+)
+def test_freshness_hints(now: datetime, headers: dict[str, str], expected: Any) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=RSS, headers=headers)
+
+    result = fetch_one(now, handler, FeedState("https://cache.example/feed"))
+    if expected == "none":
+        assert result.fresh_until is None
+    elif expected is None:  # max-age wins over Expires
+        assert result.fresh_until == now + timedelta(seconds=60)
+    else:
+        assert result.fresh_until == now + expected
+
+
+def test_http_date_and_retry_after_helpers(now: datetime) -> None:
+    assert http_date("Wed, 21 Oct 2015 07:28:00 GMT") == datetime(2015, 10, 21, 7, 28, tzinfo=UTC)
+    assert http_date("not a date") is None
+    assert http_date(None) is None
+    assert retry_after(" 30 ", now) == now + timedelta(seconds=30)
+    assert retry_after("", now) is None
+    assert fresh_until({"cache-control": "max-age=10"}, now) == now + timedelta(seconds=10)
 
 
 @pytest.mark.parametrize(("hops", "succeeds"), [(MAX_REDIRECTS, True), (MAX_REDIRECTS + 1, False)])

@@ -15,6 +15,7 @@ from aggregator.schedule import (
     MAX_WAIT,
     is_due,
     jitter_fraction,
+    moved,
     next_fetch_after_failure,
     next_fetch_after_success,
 )
@@ -129,3 +130,76 @@ def test_is_due(now: datetime) -> None:
     assert is_due(now, now)
     assert is_due(now - timedelta(seconds=1), now)
     assert not is_due(now + timedelta(seconds=1), now)
+
+
+def test_cache_hints_only_lengthen_the_wait(now: datetime) -> None:
+    url = "https://hint.example/feed"
+    base = next_fetch_after_success(now, timedelta(minutes=30), url)
+    shorter = next_fetch_after_success(
+        now, timedelta(minutes=30), url, fresh_until=now + timedelta(minutes=5)
+    )
+    assert shorter == base
+    longer = next_fetch_after_success(
+        now, timedelta(minutes=30), url, fresh_until=now + timedelta(hours=3)
+    )
+    assert longer - now >= timedelta(hours=3)
+    assert longer - now < timedelta(hours=3, minutes=4)
+
+
+def test_cache_hints_are_capped(now: datetime) -> None:
+    url = "https://hint.example/feed"
+    far = next_fetch_after_success(
+        now, timedelta(minutes=30), url, fresh_until=now + timedelta(days=365)
+    )
+    assert timedelta(days=7) <= far - now < timedelta(days=7, minutes=4)
+    capped = next_fetch_after_success(
+        now,
+        timedelta(minutes=30),
+        url,
+        ttl_minutes=10_000,
+        max_wait=timedelta(hours=2),
+    )
+    assert timedelta(hours=2) <= capped - now < timedelta(hours=2, minutes=4)
+
+
+def test_retry_after_lengthens_a_backoff_but_never_shortens_it(now: datetime) -> None:
+    url = "https://busy.example/feed"
+    plain = next_fetch_after_failure(now, timedelta(minutes=30), url, 3)
+    soon = next_fetch_after_failure(
+        now, timedelta(minutes=30), url, 3, retry_after=now + timedelta(seconds=5)
+    )
+    assert soon == plain
+    later = next_fetch_after_failure(
+        now, timedelta(minutes=30), url, 1, retry_after=now + timedelta(hours=6)
+    )
+    assert later == now + timedelta(hours=6)
+    forever = next_fetch_after_failure(
+        now, timedelta(minutes=30), url, 1, retry_after=now + timedelta(days=400)
+    )
+    assert forever == now + timedelta(days=7)
+
+
+def test_backoff_cap_is_a_setting(now: datetime) -> None:
+    url = "https://down.example/feed"
+    when = next_fetch_after_failure(
+        now, timedelta(minutes=30), url, 20, max_backoff=timedelta(hours=2)
+    )
+    assert timedelta(hours=2) <= when - now <= timedelta(hours=2, minutes=12)
+
+
+@pytest.mark.parametrize(
+    ("state", "seen", "expected"),
+    [
+        ((None, 0), None, (None, 0, False)),
+        ((None, 0), "https://new/f", ("https://new/f", 1, False)),
+        (("https://new/f", 1), "https://new/f", ("https://new/f", 2, False)),
+        (("https://new/f", 2), "https://new/f", ("https://new/f", 3, True)),
+        (("https://new/f", 2), "https://other/f", ("https://other/f", 1, False)),
+        (("https://new/f", 2), None, (None, 0, False)),  # a fetch without the redirect
+        ((None, 0), "https://old/f", (None, 0, False)),  # "moved" to where we already are
+    ],
+)
+def test_a_feed_moves_after_three_permanent_redirects_running(
+    state: tuple[str | None, int], seen: str | None, expected: tuple[str | None, int, bool]
+) -> None:
+    assert moved(*state, seen, "https://old/f") == expected

@@ -89,6 +89,8 @@ def synced(store: Store, now: datetime) -> Store:
 
 # -- opening --------------------------------------------------------------------------------
 
+MIGRATIONS = ["m001_initial", "m002_embeddings", "m003_feed_moves_and_gone"]
+
 
 def test_migrations_apply_on_a_fresh_file_and_reopen_idempotently(
     tmp_path: Path, now: datetime
@@ -98,14 +100,14 @@ def test_migrations_apply_on_a_fresh_file_and_reopen_idempotently(
     try:
         assert path.exists()
         assert set(store.db.table_names()) >= TABLES
-        assert [m.name for m in migrations.applied(store.db)] == ["m001_initial", "m002_embeddings"]
+        assert [m.name for m in migrations.applied(store.db)] == MIGRATIONS
         assert migrations.pending(store.db) == []
         store.sync_sources([Source(url=FEED, name="World")], now)
     finally:
         store.close()
     again = Store.open(path)
     try:
-        assert [m.name for m in migrations.applied(again.db)] == ["m001_initial", "m002_embeddings"]
+        assert [m.name for m in migrations.applied(again.db)] == MIGRATIONS
         assert [f["url"] for f in again.feeds()] == [FEED]  # data survived the re-open
     finally:
         again.close()
