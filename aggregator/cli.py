@@ -11,7 +11,7 @@ import email.utils
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,24 +118,176 @@ def _summary(report: PassReport, echo: Callable[[str], None]) -> None:
             echo(f"  failed: {f.name}: {f.error}")
 
 
+def _summary_table(report: PassReport) -> None:
+    """The end of a pass on a terminal: one screen, the busiest feeds and every failure."""
+    seconds = (report.finished_at - report.started_at).total_seconds()
+    ok = [f for f in report.feeds if f.outcome == "ok"]
+    rows = [
+        ("feeds fetched", f"{len(report.feeds):,}"),
+        ("  updated", f"{len(ok):,}"),
+        ("  not modified", f"{sum(f.outcome == 'not_modified' for f in report.feeds):,}"),
+        ("  failed", f"{report.errors:,}"),
+        ("new entries", f"{report.new_entries:,}"),
+        ("updated entries", f"{sum(f.updated_entries for f in report.feeds):,}"),
+        ("stories updated", f"{report.stories_touched:,}"),
+        ("pages written", f"{len(report.rendered):,}"),
+        ("time", f"{seconds:.1f} s"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        click.echo(f"{key:<{width}}  {value:>8}")
+    busiest = sorted(ok, key=lambda f: -f.new_entries)[:5]
+    if busiest and busiest[0].new_entries:
+        click.echo("most new entries: " + ", ".join(f"{f.name} {f.new_entries}" for f in busiest))
+    failures = [f for f in report.feeds if f.outcome == "error"]
+    for f in failures[:15]:
+        click.secho(f"  failed: {f.name}: {f.error}", fg="yellow")
+    if len(failures) > 15:
+        click.echo(f"  ... and {len(failures) - 15} more (aggregator status)")
+
+
 @cli.command()
 @click.option("--once", is_flag=True, help="One pass over the due feeds, then exit (cron mode).")
 @click.option("--all", "all_feeds", is_flag=True, help="With --once: fetch every feed now.")
 @click.pass_context
 def run(ctx: click.Context, once: bool, all_feeds: bool) -> None:
-    """Fetch due feeds, update stories and the digest; as a daemon unless --once."""
+    """Fetch due feeds, update stories and the digest; as a daemon unless --once.
+
+    On a terminal, --once shows live progress and ends with a summary table; otherwise it
+    prints one summary line and the failures (cron mails only what matters)."""
     config = _config(ctx)
+    quiet = ctx.find_root().obj["quiet"]
     with errors_as_messages(ctx):
         if once or all_feeds:
             from aggregator.pipeline import run_pass
 
-            report = run_pass(config, all_feeds=all_feeds)
-            if not ctx.find_root().obj["quiet"]:
-                _summary(report, click.echo)
+            if sys.stderr.isatty() and not quiet:
+                report = _run_with_progress(config, all_feeds)
+                _summary_table(report)
+            else:
+                report = run_pass(config, all_feeds=all_feeds)
+                if not quiet:
+                    _summary(report, click.echo)
         else:
             from aggregator.scheduler import run_daemon
 
             run_daemon(config)
+
+
+def _run_with_progress(config: Config, all_feeds: bool) -> PassReport:
+    """A pass with a live line on the terminal: feeds done of all, new entries, errors."""
+    from aggregator.models import FeedReport
+    from aggregator.pipeline import run_pass
+
+    counts = {"new": 0, "errors": 0}
+    with click.progressbar(
+        length=1, label="Fetching", file=sys.stderr, show_pos=True, width=24
+    ) as bar:
+
+        def progress(report: FeedReport, done: int, total: int) -> None:
+            counts["new"] += report.new_entries
+            counts["errors"] += report.outcome == "error"
+            bar.length = total
+            bar.label = f"Fetching ({counts['new']:,} new, {counts['errors']:,} errors)"
+            bar.update(done - bar.pos)
+
+        return run_pass(config, all_feeds=all_feeds, progress=progress)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per feed instead.")
+@click.pass_context
+def status(ctx: click.Context, as_json: bool) -> None:
+    """Each feed's health: state, entries, failures, last success, next fetch, last problem.
+
+    Exits 1 when more than `status_max_failing` of the feeds are failing (for monitoring).
+    """
+    from aggregator.health import failing_share, health
+    from aggregator.store import Store
+
+    config = _config(ctx)
+    now = datetime.now(UTC)
+    with errors_as_messages(ctx):
+        store = Store.open(config.settings.database)
+        try:
+            store.sync_sources(config.sources, now)
+            feeds = [health(row) for row in store.feed_health()]
+        finally:
+            store.close()
+    share = failing_share(feeds)
+    if as_json:
+        for f in feeds:
+            record = {
+                "url": f.url,
+                "name": f.name,
+                "state": f.state,
+                "entries": f.entries,
+                "failures": f.failures,
+                "last_success": f.last_success.isoformat() if f.last_success else None,
+                "next_fetch": f.next_fetch.isoformat() if f.next_fetch else None,
+                "problem": f.problem,
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+    else:
+        _status_table(feeds, now)
+        failing = sum(f.state == "failing" for f in feeds)
+        disabled = sum(f.state == "disabled" for f in feeds)
+        click.echo(
+            f"{len(feeds)} feeds: {failing} failing ({share:.0%}), {disabled} disabled, "
+            f"{sum(f.entries for f in feeds):,} entries"
+        )
+    if share > config.settings.status_max_failing:
+        ctx.exit(1)
+
+
+def _status_table(feeds: Sequence[Any], now: datetime) -> None:
+    from aggregator.health import ago
+
+    rows = [
+        (
+            f.name[:28],
+            f.state,
+            f"{f.entries:,}",
+            str(f.failures) if f.failures else "",
+            ago(f.last_success, now),
+            ago(f.next_fetch, now) if f.state != "disabled" else "-",
+            (f.problem or "")[:70],
+        )
+        for f in feeds
+    ]
+    head = ("feed", "state", "entries", "fails", "last success", "next fetch", "problem")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for n, r in enumerate([head, *rows]):
+        line = "  ".join(
+            c.rjust(w) if i in (2, 3) else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        style = {"failing": "yellow", "disabled": "red"}.get(r[1]) if n else None
+        click.secho(line.rstrip(), fg=style, bold=n == 0)
+
+
+@cli.group()
+def feeds() -> None:
+    """Manage the sources."""
+
+
+@feeds.command("enable")
+@click.argument("url")
+@click.pass_context
+def feeds_enable(ctx: click.Context, url: str) -> None:
+    """Fetch a disabled feed (410 Gone) again, from its configured URL."""
+    from aggregator.store import Store
+
+    config = _config(ctx)
+    with errors_as_messages(ctx):
+        store = Store.open(config.settings.database)
+        try:
+            found = store.enable(url)
+        finally:
+            store.close()
+    if not found:
+        raise click.ClickException(f"{url}: no such feed in the database")
+    click.echo(f"{url}: enabled; it is fetched on the next pass")
 
 
 @cli.command()

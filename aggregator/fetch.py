@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
 import re
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -118,28 +120,85 @@ class Fetcher:
             return []
         return asyncio.run(self._fetch_all(states))
 
+    def stream(self, states: Sequence[FeedState]) -> Iterator[FetchResult]:
+        """Fetch every feed in ``states``, yielding each result as soon as it is complete.
+
+        The requests run on an event loop in a background thread, so the caller can parse
+        and store one feed while the others are still downloading. Leaving the loop early
+        cancels the outstanding requests."""
+        if not states:
+            return
+        results: queue.Queue[FetchResult | BaseException | None] = queue.Queue()
+        stop = threading.Event()
+
+        async def main() -> None:
+            async with self._client() as client:
+                tasks = self._tasks(client, states, lambda _i, r: results.put(r))
+                while not stop.is_set() and not all(t.done() for t in tasks):
+                    await asyncio.wait(tasks, timeout=0.1)
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+        def run() -> None:
+            try:
+                asyncio.run(main())
+            except BaseException as e:  # handed to the caller's thread
+                results.put(e)
+            finally:
+                results.put(None)
+
+        worker = threading.Thread(target=run, name="fetch", daemon=True)
+        worker.start()
+        try:
+            while (item := results.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            worker.join()
+
     async def _fetch_all(self, states: Sequence[FeedState]) -> list[FetchResult]:
+        out: list[FetchResult | None] = [None] * len(states)
+
+        def done(i: int, result: FetchResult) -> None:
+            out[i] = result
+
+        async with self._client() as client:
+            await asyncio.gather(*self._tasks(client, states, done))
+        return [r for r in out if r is not None]
+
+    def _tasks(
+        self,
+        client: httpx.AsyncClient,
+        states: Sequence[FeedState],
+        done: Callable[[int, FetchResult], None],
+    ) -> list[asyncio.Task[None]]:
+        """One task per feed under the global and per-host limits; each hands its result
+        (with the feed's index) to ``done``."""
+        glob = asyncio.Semaphore(self.concurrency)
+        hosts: dict[str, asyncio.Semaphore] = {}
+
+        async def one(i: int, state: FeedState) -> None:
+            host = (urlsplit(state.target).hostname or "").lower()
+            per_host = hosts.setdefault(host, asyncio.Semaphore(self.per_host))
+            async with glob, per_host:
+                done(i, await self._fetch_one(client, state))
+
+        return [asyncio.create_task(one(i, s)) for i, s in enumerate(states)]
+
+    def _client(self) -> httpx.AsyncClient:
         limits = httpx.Limits(
             max_connections=self.concurrency, max_keepalive_connections=self.concurrency
         )
-        timeout = httpx.Timeout(self.timeout, connect=self.connect_timeout)
-        glob = asyncio.Semaphore(self.concurrency)
-        hosts: dict[str, asyncio.Semaphore] = {}
-        async with httpx.AsyncClient(
+        return httpx.AsyncClient(
             headers={"User-Agent": self.user_agent, "Accept": ACCEPT},
-            timeout=timeout,
+            timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
             limits=limits,
             follow_redirects=False,  # followed hop by hop in _request
             transport=self.transport,
-        ) as client:
-
-            async def one(state: FeedState) -> FetchResult:
-                host = (urlsplit(state.target).hostname or "").lower()
-                per_host = hosts.setdefault(host, asyncio.Semaphore(self.per_host))
-                async with glob, per_host:
-                    return await self._fetch_one(client, state)
-
-            return list(await asyncio.gather(*(one(s) for s in states)))
+        )
 
     async def _fetch_one(self, client: httpx.AsyncClient, state: FeedState) -> FetchResult:
         started = time.monotonic()

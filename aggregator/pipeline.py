@@ -30,7 +30,8 @@ from aggregator.store import Store
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[FeedReport], None]
+# called after each feed is stored: (its report, feeds done, feeds in this pass)
+Progress = Callable[[FeedReport, int, int], None]
 
 
 def utcnow() -> datetime:
@@ -306,17 +307,17 @@ def run_pass(
             now=(lambda: started) if now is not None else utcnow,
         )
         log.info("fetching %d of %d feeds", len(states), len(config.sources))
-        results = fetcher.fetch_all(states)
         reports: list[FeedReport] = []
         changed: list[int] = []
-        for result in results:
+        # each feed is parsed and stored as soon as it arrives, while others download
+        for result in fetcher.stream(states):
             report, new_ids, updated_ids = _process(store, result, feeds[result.url], started)
             _log_report(report)
             reports.append(report)
             changed.extend(new_ids)
             changed.extend(updated_ids)
             if progress:
-                progress(report)
+                progress(report, len(reports), len(states))
         touched = update_stories(store, config, changed, started) if changed else set()
         rendered: Sequence[str] = ()
         if render and needs_render(config, bool(touched), started):
@@ -324,7 +325,7 @@ def run_pass(
         return PassReport(
             started_at=started,
             finished_at=utcnow() if now is None else started,
-            feeds=tuple(reports),
+            feeds=tuple(sorted(reports, key=lambda r: (r.name.casefold(), r.url))),
             stories_touched=len(touched),
             rendered=tuple(rendered),
         )

@@ -758,6 +758,21 @@ class Store:
                 [(entry_id, model, data) for entry_id, data in vectors.items()],
             )
 
+    def feed_health(self) -> list[dict[str, Any]]:
+        """Every feed in feeds.yaml with its health and number of entries, by name."""
+        cur = self.db.execute(
+            """
+            SELECT f.url, f.name, f.fetch_url, f.moved_to, f.moved_streak, f.disabled_at,
+                   f.disabled_reason, f.last_fetched_at, f.last_success_at, f.last_status,
+                   f.last_error, f.last_error_kind, f.last_error_at, f.consecutive_failures,
+                   f.next_fetch_at, f.bozo,
+                   (SELECT count(*) FROM entries e WHERE e.feed_url = f.url) AS entries
+            FROM feeds f WHERE f.active = 1 ORDER BY f.name COLLATE NOCASE, f.url
+            """
+        )
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
     def counts(self) -> dict[str, int]:
         return {
             table: int(self.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
