@@ -20,6 +20,7 @@ import html
 import io
 import re
 import time
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -103,6 +104,7 @@ def _entry(raw: Mapping[str, Any]) -> ParsedEntry | None:
 def parse_feed(url: str, body: bytes, headers: Mapping[str, str] | None = None) -> ParsedFeed:
     """Parse a feed body fetched from ``url`` with its response ``headers``."""
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    body, response_headers = repair_charset(body, response_headers)
     if fast_path_fits(body, response_headers):
         fast = fast_parse(url, body, response_headers.get("content-location"))
         if fast is not None:
@@ -121,6 +123,74 @@ def _codec(name: str | None) -> str | None:
         return codecs.lookup(name).name if name else None
     except LookupError:
         return "unknown"
+
+
+# Legacy charsets tried when a body claims UTF-8 (or nothing) but is not UTF-8: the Western
+# and Central European, Cyrillic and Greek ones news feeds were seen to mislabel.
+LEGACY = ("windows-1252", "windows-1251", "koi8-r", "windows-1250", "iso-8859-7")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _plausibility(text: str) -> float:
+    """How much ``text`` (a decoding of non-UTF-8 bytes) looks like real words: letters in
+    words of one script and of ordinary case ("word", "Word", "WORD") count for, mixed case
+    inside a word ("îÏ×ÏÓÔÉ") and words made only of accented Latin letters ("Íîâîñòè", a
+    Cyrillic text read as Latin) count against, as do control and unassigned characters."""
+    score = 0.0
+    for m in _WORD.finditer(text):
+        word = m.group(0)
+        if word.isascii():
+            continue
+        ordinary = word.islower() or word.isupper() or (word[0].isupper() and word[1:].islower())
+        scripts = {unicodedata.name(c, "?").split()[0] for c in word}
+        latin_only_accented = scripts == {"LATIN"} and not any(c.isascii() for c in word)
+        if ordinary and len(scripts) == 1 and not (latin_only_accented and len(word) > 2):
+            score += len(word)
+        else:
+            score -= len(word)
+    score -= 5 * sum(1 for c in text if unicodedata.category(c) in ("Cc", "Cn", "Co"))
+    return score
+
+
+def repair_charset(body: bytes, headers: Mapping[str, str]) -> tuple[bytes, dict[str, str]]:
+    """The body in the charset it really uses, when its label is wrong.
+
+    A body labelled (by its XML declaration or the HTTP header) UTF-8, or not labelled, that is
+    not valid UTF-8 is decoded with the legacy charset whose reading looks most like words,
+    and re-encoded as UTF-8. A body labelled with a legacy charset that is valid UTF-8 with
+    non-ASCII text is UTF-8 (legacy text is practically never valid UTF-8 by chance). Either
+    way the labels are corrected so both parsers read the same thing. Anything else (UTF-16,
+    well-labelled legacy feeds) is left to the parsers."""
+    out = dict(headers)
+    if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF8)):
+        return body, out
+    declared = _XML_DECL.match(body[:512])
+    doc = _codec(declared.group(1).decode("ascii")) if declared else None
+    header = _HEADER_CHARSET.search(out.get("content-type", ""))
+    http = _codec(header.group(1)) if header else None
+    labels = {x for x in (doc, http) if x}
+    try:
+        body.decode("utf-8")
+        utf8 = True
+    except UnicodeDecodeError:
+        utf8 = False
+    if utf8:
+        if body.isascii() or labels <= {"utf-8", "ascii"}:
+            return body, out
+        text = body.decode("utf-8")
+    else:
+        if not labels <= {"utf-8", "ascii"}:
+            return body, out  # labelled with a legacy charset: the parsers honour it
+        sample = body[:65536]  # enough to judge; a huge body is decoded once, at the end
+        best = max(LEGACY, key=lambda c: _plausibility(sample.decode(c, errors="replace")))
+        text = body.decode(best, errors="replace")
+    fixed = text.encode("utf-8")
+    if declared:
+        start, end = declared.span(1)
+        fixed = fixed[:start] + b"utf-8" + fixed[end:]
+    if header:
+        out["content-type"] = _HEADER_CHARSET.sub("charset=utf-8", out["content-type"])
+    return fixed, out
 
 
 def fast_path_fits(body: bytes, headers: Mapping[str, str]) -> bool:

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from aggregator.normalise import parser_differences
-from aggregator.parse import fast_parse, fast_path_fits, parse_feed, robust_parse
+from aggregator.parse import (
+    fast_parse,
+    fast_path_fits,
+    parse_feed,
+    repair_charset,
+    robust_parse,
+)
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 URL = "https://fixtures.example/feed.xml"
@@ -188,3 +194,60 @@ def test_script_and_style_are_not_text() -> None:
 
     assert text_of("safe <script>location.href='x'</script> title") == "safe title"
     assert text_of("a <STYLE type='t'>p {}</STYLE> b <script>never closed") == "a b"
+
+
+NEWS = {
+    "windows-1251": "Новости: Москва и Киев договорились о перемирии",
+    "koi8-r": "Новости: Москва и Киев договорились о перемирии",
+    "iso-8859-1": "Café owners protest in Montréal and Zürich",
+    "windows-1252": "São Paulo’s “mayor” resigns — officials",
+    "windows-1250": "Kraków i Łódź: wybory samorządowe",
+    "iso-8859-7": "Ειδήσεις: η Αθήνα ψηφίζει",
+}
+
+
+@pytest.mark.parametrize("charset", sorted(NEWS))
+@pytest.mark.parametrize(
+    ("declaration", "content_type"),
+    [
+        ('<?xml version="1.0" encoding="UTF-8"?>', None),
+        ('<?xml version="1.0" encoding="utf-8"?>', "application/rss+xml; charset=UTF-8"),
+        ('<?xml version="1.0"?>', None),
+        ('<?xml version="1.0"?>', "text/xml"),
+    ],
+)
+def test_mislabelled_legacy_charsets_give_readable_titles(
+    charset: str, declaration: str, content_type: str | None
+) -> None:
+    title = NEWS[charset]
+    body = (
+        declaration.encode()
+        + b'<rss version="2.0"><channel><title>T</title><item><title>'
+        + title.encode(charset)
+        + b"</title><link>https://t.example/1</link></item></channel></rss>"
+    )
+    headers = {"content-type": content_type} if content_type else {}
+    assert parse_feed(URL, body, headers).entries[0].title == title
+
+
+@pytest.mark.parametrize("label", ["windows-1251", "iso-8859-1", "koi8-r"])
+def test_utf8_labelled_as_a_legacy_charset_is_read_as_utf8(label: str) -> None:
+    title = "Новости и Café — Ειδήσεις"
+    body = (
+        f'<?xml version="1.0" encoding="{label}"?><rss version="2.0"><channel><title>T</title>'
+        f"<item><title>{title}</title></item></channel></rss>"
+    ).encode()
+    assert parse_feed(URL, body, {}).entries[0].title == title
+    assert parse_feed(URL, body, {"content-type": f"text/xml; charset={label}"}).entries[
+        0
+    ].title == (title)
+
+
+def test_well_labelled_legacy_charsets_are_left_to_the_parsers() -> None:
+    title = NEWS["koi8-r"]
+    body = (
+        b'<?xml version="1.0" encoding="koi8-r"?><rss version="2.0"><channel><title>T</title>'
+        b"<item><title>" + title.encode("koi8-r") + b"</title></item></channel></rss>"
+    )
+    assert repair_charset(body, {}) == (body, {})
+    assert parse_feed(URL, body, {}).entries[0].title == title
