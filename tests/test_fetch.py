@@ -7,7 +7,9 @@ loopback ``feed_server`` for what only a socket shows (deadlines, concurrency).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -451,6 +453,42 @@ def test_slow_drip_ends_at_the_total_deadline(now: datetime, feed_server: FeedSe
     assert result.error == "no complete response within 1 s"
     assert 0.9 <= result.elapsed < 3
     assert took < 3
+
+
+def test_a_server_that_never_answers_ends_at_the_deadline(
+    now: datetime, feed_server: FeedServer
+) -> None:
+    url = feed_server.add("/silent.xml", RSS, delay=30)
+    fetcher = make_fetcher(now, timeout=1.0, connect_timeout=1.0)
+    (result,) = fetcher.fetch_all([FeedState(url)])
+    assert result.error_kind == "transport"
+    assert result.error in ("no complete response within 1 s", "timed out (ReadTimeout)")
+    assert result.elapsed < 3
+
+
+def test_connect_timeout(now: datetime) -> None:
+    """A listener whose accept queue is full: the handshake never completes."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(8):  # fill the accept queue (never accepted)
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                filler.connect(("127.0.0.1", port))
+            fillers.append(filler)
+        fetcher = make_fetcher(now, timeout=5.0, connect_timeout=0.5)
+        (result,) = fetcher.fetch_all([FeedState(f"http://127.0.0.1:{port}/feed.xml")])
+    finally:
+        for filler in fillers:
+            filler.close()
+        server.close()
+    assert result.error_kind == "transport"
+    assert result.error == "timed out (ConnectTimeout)"
+    assert result.elapsed < 2
 
 
 def test_per_host_limit_is_respected(now: datetime, feed_server: FeedServer) -> None:
