@@ -110,6 +110,14 @@ def _optional_text(value: Any, where: str) -> str | None:
     return None if value is None else _text(value, where)
 
 
+def _site_url(value: Any, where: str) -> str | None:
+    """The public address of ``output_dir``, always ending in ``/``."""
+    if value is None:
+        return None
+    url = check_url(value, where)
+    return url if url.endswith("/") else url + "/"
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("database", "aggregator.db", "SQLite database file (relative to feeds.yaml).", _text),
     Setting(
@@ -117,6 +125,12 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "templates_dir", None, "Folder of Jinja2 templates overriding the defaults.", _optional_text
+    ),
+    Setting(
+        "site_url",
+        None,
+        "Public URL of output_dir, for absolute links and ids in atom.xml and feed.json.",
+        _site_url,
     ),
     Setting("interval", "30m", "Default time between two fetches of one feed.", _duration),
     Setting("user_agent", DEFAULT_USER_AGENT, "User-Agent header sent with every request.", _text),
@@ -164,6 +178,7 @@ class Settings:
     database: Path = Path("aggregator.db")
     output_dir: Path = Path("site")
     templates_dir: Path | None = None
+    site_url: str | None = None
     interval: timedelta = timedelta(minutes=30)
     user_agent: str = DEFAULT_USER_AGENT
     timeout: float = 30.0

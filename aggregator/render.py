@@ -1,162 +1,71 @@
-"""The only module that touches Jinja2: the static HTML digest.
+"""The only module that touches Jinja2: the static HTML digest and its feeds.
+
+Pages (all relative to ``settings.output_dir``): ``index.html`` (the top stories, then the
+rest grouped by region and topic), ``region/<slug>.html`` and ``topic/<slug>.html`` (one per
+region and topic, empty ones included so the navigation never breaks), the daily archive
+``archive/YYYY-MM-DD.html`` with ``archive/index.html``, ``atom.xml``, ``feed.json`` and
+``style.css``. What each page shows is decided in :mod:`aggregator.digest`; this module
+loads the data, renders templates and writes files.
 
 Templates come from ``settings.templates_dir`` (a user's overrides) first, then the defaults
 shipped with the package (``aggregator/templates`` in an installed wheel, ``templates/`` in a
 source checkout). The environment autoescapes everything and uses ``StrictUndefined``, so a
 typo in a template is an error, not an empty string. Links are emitted only for http(s) URLs.
-Files are written atomically (temporary file + rename) and left alone when unchanged.
+
+Files are written atomically (temporary file + rename) and left alone when unchanged. The
+edition (its time and what each story held, for the "new" and "grew" markers) is kept in
+``.edition.json`` next to the pages, and only changes when the stories do, so rendering the
+same database twice writes nothing the second time.
 """
 
 from __future__ import annotations
 
+import json
 import os
-import re
 import tempfile
-import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from aggregator import __version__
-from aggregator.config import Config
+from aggregator.config import Config, Settings
+from aggregator.digest import (
+    Edition,
+    Group,
+    StoryView,
+    by_region,
+    by_topic,
+    day_title,
+    fingerprint,
+    iso,
+    names_in_order,
+    next_edition,
+    ranked,
+    region_order,
+    safe_url,
+    slug,
+    story_view,
+    top_stories,
+    topic_label,
+    topic_order,
+)
 from aggregator.errors import RenderError
-from aggregator.models import REGIONS, TOPICS, WORLD, EntryRecord, StoryRecord
-from aggregator.store import Store, iso
+from aggregator.models import StoryRecord
+from aggregator.store import Store
+from aggregator.syndication import FeedMeta, atom, json_feed
 from aggregator.text import default_gazetteer
 
-REGION_ORDER: tuple[str, ...] = (*REGIONS, WORLD)
+__all__ = ["environment", "render_site", "safe_url", "slug", "write_atomic"]
+
 PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
 SOURCE_TEMPLATES = Path(__file__).parent.parent / "templates"
-
-
-def safe_url(url: str | None) -> str | None:
-    """``url`` if it is an absolute http(s) URL, else None (no javascript:, data:, ...)."""
-    if not url:
-        return None
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return url.strip()
-
-
-def slug(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    ascii_text = decomposed.encode("ascii", "ignore").decode("ascii").lower()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-") or "x"
-
-
-def _when(dt: datetime) -> str:
-    return dt.strftime("%d %b %H:%M UTC").lstrip("0")
-
-
-@dataclass(frozen=True)
-class Link:
-    """One outlet's report of a story, as the templates see it."""
-
-    title: str
-    url: str | None
-    outlet: str
-    published: datetime
-    published_iso: str
-    published_text: str
-
-
-@dataclass(frozen=True)
-class StoryView:
-    id: int
-    headline: str
-    url: str | None
-    outlet: str
-    published: datetime
-    published_iso: str
-    published_text: str
-    first_seen_iso: str
-    first_seen_text: str
-    last_seen_iso: str
-    last_seen_text: str
-    outlets: int
-    region: str
-    topic: str
-    countries: tuple[str, ...]
-    related: tuple[Link, ...]
-
-
-@dataclass
-class TopicGroup:
-    name: str
-    slug: str
-    stories: list[StoryView] = field(default_factory=list)
-
-
-@dataclass
-class RegionGroup:
-    name: str
-    slug: str
-    topics: list[TopicGroup] = field(default_factory=list)
-
-    @property
-    def count(self) -> int:
-        return sum(len(t.stories) for t in self.topics)
-
-
-def _link(entry: EntryRecord) -> Link:
-    return Link(
-        title=entry.title,
-        url=safe_url(entry.url),
-        outlet=entry.outlet,
-        published=entry.published,
-        published_iso=iso(entry.published) or "",
-        published_text=_when(entry.published),
-    )
-
-
-def story_view(story: StoryRecord) -> StoryView:
-    gazetteer = default_gazetteer()
-    # The lead is shown large; every other member is "related coverage". Members arrive
-    # lead first (see Store.stories).
-    others = [_link(m) for m in story.members[1:]]
-    return StoryView(
-        id=story.id,
-        headline=story.headline,
-        url=safe_url(story.url),
-        outlet=story.outlet,
-        published=story.published,
-        published_iso=iso(story.published) or "",
-        published_text=_when(story.published),
-        first_seen_iso=iso(story.first_seen) or "",
-        first_seen_text=_when(story.first_seen),
-        last_seen_iso=iso(story.last_seen) or "",
-        last_seen_text=_when(story.last_seen),
-        outlets=story.outlets,
-        region=story.region,
-        topic=story.topic,
-        countries=tuple(gazetteer.country_name(c) for c in story.countries[:4]),
-        related=tuple(others),
-    )
-
-
-def group(stories: Sequence[StoryRecord]) -> list[RegionGroup]:
-    """Region (fixed desk order) -> topic (by its best story's rank) -> stories (rank order).
-
-    ``stories`` arrive ranked (most outlets first, then most recent); that order is kept.
-    """
-    regions: dict[str, dict[str, TopicGroup]] = {}
-    for story in stories:
-        topics = regions.setdefault(story.region, {})
-        topic = topics.setdefault(story.topic, TopicGroup(story.topic, slug(story.topic)))
-        topic.stories.append(story_view(story))
-    order = {r: i for i, r in enumerate(REGION_ORDER)}
-    out: list[RegionGroup] = []
-    for name in sorted(regions, key=lambda r: (order.get(r, len(order)), r)):
-        out.append(RegionGroup(name, slug(name), list(regions[name].values())))
-    return out
+EDITION_FILE = ".edition.json"
+SITE_TITLE = "World news digest"
 
 
 def environment(templates_dir: Path | None = None) -> jinja2.Environment:
@@ -201,38 +110,346 @@ def write_atomic(path: Path, content: str) -> bool:
     return True
 
 
-def render_index(
-    stories: Sequence[StoryRecord], now: datetime, env: jinja2.Environment, *, window_hours: int
-) -> str:
-    regions = group(stories)
-    context = {
-        "title": "World news digest",
-        "generated_at": now,
-        "generated_iso": iso(now),
-        "generated_text": now.strftime("%A %d %B %Y, %H:%M UTC"),
-        "regions": regions,
-        "story_count": len(stories),
-        "outlet_count": len({m.outlet for s in stories for m in s.members}),
-        "window_hours": window_hours,
-        "topics": list(TOPICS),
-        "version": __version__,
-    }
+# -- editions ---------------------------------------------------------------------------------
+
+
+def load_edition(path: Path) -> Edition | None:
+    """The last edition written to ``path``, or None when there is none (or it is unreadable:
+    the markers then start afresh, nothing else depends on it)."""
     try:
-        return env.get_template("index.html").render(context)
+        data = json.loads(path.read_text("utf-8"))
+        return Edition(
+            fingerprint=str(data["fingerprint"]),
+            generated_at=datetime.fromisoformat(data["generated_at"].replace("Z", "+00:00")),
+            reports={str(k): int(v) for k, v in data["reports"].items()},
+            previous=(
+                {str(k): int(v) for k, v in data["previous"].items()}
+                if data.get("previous") is not None
+                else None
+            ),
+        )
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def dump_edition(edition: Edition) -> str:
+    return (
+        json.dumps(
+            {
+                "fingerprint": edition.fingerprint,
+                "generated_at": iso(edition.generated_at),
+                "reports": dict(edition.reports),
+                "previous": dict(edition.previous) if edition.previous is not None else None,
+            },
+            separators=(",", ":"),
+            sort_keys=True,
+        )
+        + "\n"
+    )
+
+
+# -- pages ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One link of the navigation: ``href`` is relative to the site's root."""
+
+    name: str
+    label: str
+    href: str
+    count: int | None
+    current: bool = False
+
+
+@dataclass(frozen=True)
+class DayLink:
+    day: str
+    title: str
+    href: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything one render needs, read from the store: the stories of the digest window
+    (ranked), those of each archive day to render, and every archive day with its count."""
+
+    window: Sequence[StoryRecord]
+    days: Mapping[str, Sequence[StoryRecord]]
+    all_days: Sequence[tuple[str, int]]
+    regions: Sequence[str]
+    topics: Sequence[str]
+
+
+class _Cards:
+    """Story cards rendered once per variant and shared by every page that lists them."""
+
+    def __init__(self, env: jinja2.Environment) -> None:
+        self.template = env.get_template("_story.html")
+        self.cache: dict[tuple[int, int, str, bool], Markup] = {}
+
+    def bind(self, root: str, show_change: bool) -> Callable[[StoryView, int], Markup]:
+        def card(story: StoryView, level: int) -> Markup:
+            key = (story.id, level, root, show_change)
+            html = self.cache.get(key)
+            if html is None:
+                html = Markup(
+                    self.template.render(
+                        story=story, level=level, root=root, show_change=show_change
+                    )
+                )
+                self.cache[key] = html
+            return html
+
+        return card
+
+
+class _Renderer:
+    def __init__(
+        self, env: jinja2.Environment, settings: Settings, site: Site, edition: Edition
+    ) -> None:
+        self.env = env
+        self.settings = settings
+        self.site = site
+        self.edition = edition
+        self.cards = _Cards(env)
+        self.limit = settings.digest_max_stories
+        self.window_hours = round(settings.digest_window.total_seconds() / 3600)
+        gazetteer = default_gazetteer()
+        self._views: dict[int, StoryView] = {}
+        self._country = gazetteer.country_name
+        self.window = [self.view(s) for s in site.window]
+        self.region_counts = _count(v.region for v in self.window)
+        self.topic_counts = _count(v.topic for v in self.window)
+
+    def view(self, story: StoryRecord) -> StoryView:
+        v = self._views.get(story.id)
+        if v is None:
+            v = self._views[story.id] = story_view(story, self._country, self.edition)
+        return v
+
+    def nav(self, current: str | None, counts: bool) -> dict[str, list[NavItem]]:
+        return {
+            "regions_nav": [
+                NavItem(
+                    name,
+                    name,
+                    f"region/{slug(name)}.html",
+                    self.region_counts.get(name, 0) if counts else None,
+                    current == f"region:{name}",
+                )
+                for name in self.site.regions
+            ],
+            "topics_nav": [
+                NavItem(
+                    name,
+                    topic_label(name),
+                    f"topic/{slug(name)}.html",
+                    self.topic_counts.get(name, 0) if counts else None,
+                    current == f"topic:{name}",
+                )
+                for name in self.site.topics
+            ],
+        }
+
+    def page(
+        self,
+        template: str,
+        *,
+        root: str,
+        title: str,
+        current: str | None = None,
+        current_edition: bool = True,
+        **context: Any,
+    ) -> str:
+        generated = self.edition.generated_at
+        ctx: dict[str, Any] = {
+            "site_title": SITE_TITLE,
+            "page_title": title,
+            "root": root,
+            "version": __version__,
+            "window_hours": self.window_hours,
+            "generated_iso": iso(generated) if current_edition else None,
+            "generated_text": _long_time(generated) if current_edition else None,
+            "card": self.cards.bind(root, show_change=current_edition),
+            **self.nav(current, counts=current_edition),
+            **context,
+        }
+        try:
+            return self.env.get_template(template).render(ctx)
+        except jinja2.TemplateError as e:
+            raise RenderError(f"template error in {template}: {e}") from e
+
+    def pages(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        shown = self.window[: self.limit]
+        top = top_stories(shown)
+        top_ids = {s.id for s in top}
+        rest = [s for s in shown if s.id not in top_ids]
+        out["index.html"] = self.page(
+            "index.html",
+            root="",
+            title=SITE_TITLE,
+            top=top,
+            regions=by_region(rest, self.site.regions),
+            story_count=len(self.window),
+            shown=len(shown),
+            outlet_count=len({m.outlet for s in self.site.window for m in s.members}),
+        )
+        for name in self.site.regions:
+            stories = [v for v in self.window if v.region == name]
+            out[f"region/{slug(name)}.html"] = self.page(
+                "region.html",
+                root="../",
+                title=f"{name} · {SITE_TITLE}",
+                current=f"region:{name}",
+                region=Group(name, name, slug(name), groups=by_topic(stories[: self.limit])),
+                story_count=len(stories),
+                shown=min(len(stories), self.limit),
+            )
+        for name in self.site.topics:
+            stories = [v for v in self.window if v.topic == name]
+            label = topic_label(name)
+            out[f"topic/{slug(name)}.html"] = self.page(
+                "topic.html",
+                root="../",
+                title=f"{label} · {SITE_TITLE}",
+                current=f"topic:{name}",
+                topic=Group(
+                    name,
+                    label,
+                    slug(name),
+                    groups=by_region(stories[: self.limit], self.site.regions, topics=False),
+                ),
+                story_count=len(stories),
+                shown=min(len(stories), self.limit),
+            )
+        counts = dict(self.site.all_days)
+        for day, day_stories in self.site.days.items():
+            views = [self.view(s) for s in ranked(day_stories)]
+            out[f"archive/{day}.html"] = self.page(
+                "archive_day.html",
+                root="../",
+                title=f"{day_title(day)} · {SITE_TITLE}",
+                current_edition=False,
+                day=day,
+                day_title=day_title(day),
+                regions=by_region(views[: self.limit], self.site.regions),
+                story_count=counts.get(day, len(views)),
+                shown=min(len(views), self.limit),
+            )
+        out["archive/index.html"] = self.page(
+            "archive_index.html",
+            root="../",
+            title=f"Archive · {SITE_TITLE}",
+            days=[
+                DayLink(day, day_title(day), f"{day}.html", n)
+                for day, n in reversed(self.site.all_days)
+            ],
+        )
+        meta = FeedMeta(
+            title=SITE_TITLE,
+            identity=self.settings.site_url or str(Path(self.settings.output_dir).resolve()),
+            site_url=self.settings.site_url,
+            updated_iso=iso(self.edition.generated_at),
+            version=__version__,
+        )
+        out["atom.xml"] = atom(shown, meta)
+        out["feed.json"] = json_feed(shown, meta)
+        out["style.css"] = self.stylesheet()
+        return out
+
+    def stylesheet(self) -> str:
+        assert self.env.loader is not None
+        try:
+            source, _, _ = self.env.loader.get_source(self.env, "style.css")
+        except jinja2.TemplateNotFound as e:
+            raise RenderError(f"template error: {e} not found") from e
+        return source
+
+
+def _count(names: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for n in names:
+        out[n] = out.get(n, 0) + 1
+    return out
+
+
+def _long_time(dt: datetime) -> str:
+    return f"{dt.strftime('%A')} {dt.day} {dt.strftime('%B %Y, %H:%M')} UTC"
+
+
+def _day(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%d")
+
+
+def load_site(store: Store, config: Config, now: datetime, out: Path) -> Site:
+    """Read what this render shows: the window's stories, and the archive days to (re)write:
+    every day that overlaps the digest window, and older days whose page is missing."""
+    settings = config.settings
+    window_start = now - settings.digest_window
+    all_days = store.story_days()
+    first_open = _day(window_start)
+    to_render = [
+        day
+        for day, _ in all_days
+        if day >= first_open or not (out / "archive" / f"{day}.html").exists()
+    ]
+    earliest = window_start
+    if to_render:
+        earliest = min(earliest, datetime.fromisoformat(to_render[0] + "T00:00:00+00:00"))
+    stories = ranked(store.stories(since=earliest))
+    window = [s for s in stories if s.last_seen >= window_start]
+    wanted = set(to_render)
+    days: dict[str, list[StoryRecord]] = {day: [] for day in to_render}
+    for s in stories:
+        for day in {_day(m.published) for m in s.members} & wanted:
+            days[day].append(s)
+    found_regions = {s.region for s in stories}
+    found_topics = {s.topic for s in stories}
+    return Site(
+        window=window,
+        days=days,
+        all_days=all_days,
+        regions=names_in_order(found_regions, region_order(config.taxonomy.regions)),
+        topics=names_in_order(found_topics, topic_order(config.taxonomy.topics)),
+    )
+
+
+def build_pages(
+    site: Site,
+    config: Config,
+    now: datetime,
+    previous: Edition | None,
+    env: jinja2.Environment | None = None,
+) -> tuple[dict[str, str], Edition]:
+    """Every page's text by its path, and the edition they belong to."""
+    settings = config.settings
+    digest = fingerprint(
+        site.window,
+        list(site.all_days),
+        list(site.regions),
+        list(site.topics),
+        settings.digest_window,
+        settings.digest_max_stories,
+        settings.site_url,
+    )
+    edition = next_edition(previous, site.window, digest, now)
+    try:
+        renderer = _Renderer(env or environment(settings.templates_dir), settings, site, edition)
+        return renderer.pages(), edition
     except jinja2.TemplateError as e:
         raise RenderError(f"template error: {e}") from e
 
 
 def render_site(store: Store, config: Config, now: datetime) -> list[str]:
     """Render the digest into ``settings.output_dir``; returns the files (re)written."""
-    settings = config.settings
-    stories = store.stories(since=now - settings.digest_window, limit=settings.digest_max_stories)
-    env = environment(settings.templates_dir)
-    html = render_index(
-        stories, now, env, window_hours=round(settings.digest_window.total_seconds() / 3600)
-    )
-    out = Path(settings.output_dir)
-    written = []
-    if write_atomic(out / "index.html", html):
-        written.append(str(out / "index.html"))
+    out = Path(config.settings.output_dir)
+    site = load_site(store, config, now, out)
+    previous = load_edition(out / EDITION_FILE)
+    pages, edition = build_pages(site, config, now, previous)
+    written = [str(out / name) for name, text in pages.items() if write_atomic(out / name, text)]
+    if edition is not previous:
+        write_atomic(out / EDITION_FILE, dump_edition(edition))
     return written

@@ -739,6 +739,15 @@ class Store:
             )
         return out
 
+    def story_days(self) -> list[tuple[str, int]]:
+        """``(YYYY-MM-DD, stories)`` for each UTC day on which a story had a report
+        published, oldest first (the digest's daily archive)."""
+        rows = self.db.execute(
+            "SELECT substr(published, 1, 10) AS day, count(DISTINCT story_id) FROM entries "
+            "WHERE story_id IS NOT NULL GROUP BY day ORDER BY day"
+        ).fetchall()
+        return [(r[0], int(r[1])) for r in rows]
+
     def embeddings(self, ids: Iterable[int], model: str) -> dict[int, bytes]:
         """Stored embedding vectors (as bytes) of ``ids`` made by ``model``."""
         out: dict[int, bytes] = {}

@@ -254,3 +254,11 @@ def feed_server() -> Iterator[FeedServer]:
         server.stop()
         assert time.monotonic() - started < 5, "feed_server took too long to stop"
         assert not server.errors, f"feed_server handler errors: {server.errors!r}"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the golden files (tests/golden/) from the current output",
+    )
