@@ -33,6 +33,7 @@ TOPIC_LABELS = {"science-tech": "Science & tech"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 # bidirectional embeddings and overrides: a headline must not reorder the text around it
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+_URL_UNSAFE = str.maketrans({c: f"%{ord(c):02X}" for c in '"<>`{}|\\^'})
 
 
 def safe_url(url: str | None) -> str | None:
@@ -48,7 +49,8 @@ def safe_url(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
-    return url
+    # characters a URL may not hold are percent-encoded, as a browser would send them
+    return url.translate(_URL_UNSAFE)
 
 
 def clean_text(text: str | None) -> str:

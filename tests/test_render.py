@@ -115,6 +115,7 @@ def site_db(store: Store) -> Store:
         ("//example.com/a", None),
         ("/relative", None),
         ("https://exa mple.com/", None),
+        ('https://e.test/a"b<c>', "https://e.test/a%22b%3Cc%3E"),
         ("https://example.com/\x00", None),
         ("https://[::1", None),
         ("", None),
