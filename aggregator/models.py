@@ -257,6 +257,8 @@ class PassReport:
     feeds: Sequence[FeedReport] = ()
     stories_touched: int = 0
     rendered: Sequence[str] = ()
+    # wall seconds per stage: "fetch+store", "stories" (label, cluster, write), "render"
+    seconds: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def new_entries(self) -> int:

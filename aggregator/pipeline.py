@@ -10,7 +10,11 @@ rendered when anything changed (or when it does not exist yet).
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +26,15 @@ from aggregator.cluster import Clusterer
 from aggregator.config import Config
 from aggregator.errors import ParseError
 from aggregator.fetch import Fetcher
-from aggregator.models import ClusterItem, EntryRecord, FeedReport, FetchResult, Labels, PassReport
+from aggregator.models import (
+    ClusterItem,
+    EntryRecord,
+    FeedReport,
+    FetchResult,
+    Labels,
+    PassReport,
+    Taxonomy,
+)
 from aggregator.normalise import normalise_feed
 from aggregator.parse import parse_feed
 from aggregator.schedule import moved, next_fetch_after_failure, next_fetch_after_success
@@ -190,10 +202,12 @@ def update_stories(
 ) -> set[int]:
     """Label the given entries, cluster those without a story, and rewrite every story they
     touch. Returns the ids of the stories written."""
-    classifier = classifier or Classifier.for_taxonomy(config.taxonomy)
     settings = config.settings
     entries = store.entries(ids=entry_ids)
-    if entries:
+    # a big batch is labelled in a second process while this one clusters (both cores)
+    labelling = _label_elsewhere(config, entries) if classifier is None else None
+    if entries and labelling is None:
+        classifier = classifier or Classifier.for_taxonomy(config.taxonomy)
         store.label_entries({e.id: label(classifier, e) for e in entries})
     pending = [e for e in entries if e.story_id is None]
     touched_ids = {e.story_id for e in entries if e.story_id is not None} | set(touched)
@@ -207,8 +221,52 @@ def update_stories(
         assignments = clusterer.add_all(_item(e) for e in pending)
         store.assign({a.item_id: a.story_id for a in assignments})
         touched_ids.update(a.story_id for a in assignments)
+    if labelling is not None:
+        store.label_entries(labelling.result(config, entries))
     write_stories(store, clusterer, touched_ids, now)
     return touched_ids
+
+
+PARALLEL_LABELS = 3000  # fewer entries are labelled faster here than a worker starts
+
+
+def _label_batch(taxonomy: Taxonomy, entries: Sequence[EntryRecord]) -> dict[int, Labels]:
+    classifier = Classifier.for_taxonomy(taxonomy)
+    return {e.id: label(classifier, e) for e in entries}
+
+
+class _Labelling:
+    """Labels computed in a forked worker process; falls back to this process on failure."""
+
+    def __init__(self, config: Config, entries: Sequence[EntryRecord]) -> None:
+        context = multiprocessing.get_context("fork")
+        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        self.future = self.pool.submit(_label_batch, config.taxonomy, entries)
+
+    def result(self, config: Config, entries: Sequence[EntryRecord]) -> dict[int, Labels]:
+        try:
+            return self.future.result()
+        except Exception as e:  # a dead worker must not lose the pass
+            log.warning("labelling worker failed (%s); labelling here", e)
+            return _label_batch(config.taxonomy, entries)
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _forkable() -> bool:
+    """Whether forking is safe: a platform with fork, and no other thread in this process
+    (`run --once` after its downloads; not the daemon, whose scheduler has threads)."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def _label_elsewhere(config: Config, entries: Sequence[EntryRecord]) -> _Labelling | None:
+    if len(entries) < PARALLEL_LABELS or not _forkable():
+        return None
+    try:
+        return _Labelling(config, entries)
+    except OSError as e:  # no processes left, no /dev/shm...: label here instead
+        log.warning("cannot start a labelling worker (%s); labelling here", e)
+        return None
 
 
 def make_clusterer(config: Config) -> Clusterer:
@@ -310,6 +368,8 @@ def run_pass(
         reports: list[FeedReport] = []
         changed: list[int] = []
         # each feed is parsed and stored as soon as it arrives, while others download
+        clock = time.perf_counter()
+        seconds: dict[str, float] = {}
         for result in fetcher.stream(states):
             report, new_ids, updated_ids = _process(store, result, feeds[result.url], started)
             _log_report(report)
@@ -318,16 +378,23 @@ def run_pass(
             changed.extend(updated_ids)
             if progress:
                 progress(report, len(reports), len(states))
+        seconds["fetch+store"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         touched = update_stories(store, config, changed, started) if changed else set()
+        seconds["stories"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         rendered: Sequence[str] = ()
         if render and needs_render(config, bool(touched), started):
             rendered = render_site(store, config, started)
+        seconds["render"] = time.perf_counter() - clock
+        log.info("pass: %s", ", ".join(f"{stage} {secs:.2f} s" for stage, secs in seconds.items()))
         return PassReport(
             started_at=started,
             finished_at=utcnow() if now is None else started,
             feeds=tuple(sorted(reports, key=lambda r: (r.name.casefold(), r.url))),
             stories_touched=len(touched),
             rendered=tuple(rendered),
+            seconds=seconds,
         )
     finally:
         store.close()
