@@ -19,6 +19,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from aggregator.models import GENERAL, REGIONS, TOPICS, WORLD, EntryRecord, StoryRecord
@@ -28,11 +29,16 @@ TOP_STORIES = 5  # the index opens with at most this many stories...
 TOP_MIN_OUTLETS = 2  # ...each covered by at least this many outlets
 TIMELINE_MIN_OUTLETS = 5  # stories covered by this many outlets get a timeline
 RELATED_OPEN = 4  # related coverage is collapsed in <details> beyond this many reports
+RELATED_INDEX = 5  # the index lists this many other outlets per story, then links to the rest
+INDEX_PER_REGION = 10  # the index shows each region's best stories; its page has the rest
 SUMMARY_CHARS = 220  # the lead report's summary is cut to about this many characters
 TOPIC_LABELS = {"science-tech": "Science & tech"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 # bidirectional embeddings and overrides: a headline must not reorder the text around it
 _BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+_HIDDEN = re.compile(f"{_CONTROL.pattern}|{_BIDI.pattern}")
+_URL_REFUSED = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")  # whitespace and controls
+_URL_PLAIN = re.compile(r"https?://[A-Za-z0-9.:@_~%!$&'()*+,;=-]+(?:[/?#]|$)", re.IGNORECASE)
 _URL_UNSAFE = str.maketrans({c: f"%{ord(c):02X}" for c in '"<>`{}|\\^'})
 
 
@@ -41,14 +47,15 @@ def safe_url(url: str | None) -> str | None:
     if not url:
         return None
     url = url.strip()
-    if _CONTROL.search(url) or any(c.isspace() for c in url):
+    if _URL_REFUSED.search(url):
         return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
+    if not _URL_PLAIN.match(url):  # the common case needs no parsing
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return None
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            return None
     # characters a URL may not hold are percent-encoded, as a browser would send them
     return url.translate(_URL_UNSAFE)
 
@@ -57,7 +64,7 @@ def clean_text(text: str | None) -> str:
     """Text as shown: no control characters (XML refuses them), no bidi overrides."""
     if not text:
         return ""
-    return _BIDI.sub("", _CONTROL.sub("", text))
+    return _HIDDEN.sub("", text) if _HIDDEN.search(text) else text
 
 
 def shorten(text: str, limit: int = SUMMARY_CHARS) -> str:
@@ -80,9 +87,12 @@ def topic_label(topic: str) -> str:
     return TOPIC_LABELS.get(topic) or topic.replace("-", " ").capitalize()
 
 
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def when(dt: datetime) -> str:
-    """``15 Jan 10:27 UTC``."""
-    return f"{dt.day} {dt.strftime('%b %H:%M')} UTC"
+    """``15 Jan 10:27 UTC`` (the same in every locale)."""
+    return f"{dt.day} {_MONTHS[dt.month - 1]} {dt.hour:02d}:{dt.minute:02d} UTC"
 
 
 def day_title(day: str) -> str:
@@ -92,7 +102,9 @@ def day_title(day: str) -> str:
 
 
 def iso(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}T{dt.hour:02d}:{dt.minute:02d}:{dt.second:02d}Z"
+    )
 
 
 # -- ranking ----------------------------------------------------------------------------------
@@ -145,6 +157,7 @@ def fingerprint(stories: Sequence[StoryRecord], *extra: object) -> str:
                     s.headline,
                     s.url,
                     s.outlet,
+                    s.members[0].summary if s.members else None,
                     s.first_seen,
                     s.last_seen,
                     s.published,
@@ -152,7 +165,7 @@ def fingerprint(stories: Sequence[StoryRecord], *extra: object) -> str:
                     s.region,
                     s.topic,
                     tuple(s.countries),
-                    [(m.id, m.title, m.url, m.outlet, m.published, m.summary) for m in s.members],
+                    [(m.id, m.title, m.url, m.published) for m in s.members],
                 )
             ).encode("utf-8", "surrogatepass")
         )
@@ -205,7 +218,7 @@ class Link:
 class Dot:
     """One report on a timeline: its position and what its tooltip says."""
 
-    x: float
+    x: int
     y: float
     lead: bool
     label: str
@@ -218,8 +231,8 @@ class Timeline:
     width: int
     height: int
     axis_y: float
-    x0: float
-    x1: float
+    x0: int
+    x1: int
     dots: tuple[Dot, ...]
     start_text: str
     end_text: str
@@ -252,17 +265,23 @@ class StoryView:
     last_seen_text: str
     related: tuple[Link, ...]
     related_open: bool
+    related_outlets: tuple[Link, ...]
     change: str | None
     added: int
     timeline: Timeline | None
     score: float
 
 
+@lru_cache(maxsize=4096)
+def _outlet(name: str) -> str:
+    return clean_text(name)
+
+
 def _link(entry: EntryRecord) -> Link:
     return Link(
         title=clean_text(entry.title) or "(untitled)",
         url=safe_url(entry.url),
-        outlet=clean_text(entry.outlet),
+        outlet=_outlet(entry.outlet),
         published_iso=iso(entry.published),
         published_text=when(entry.published),
     )
@@ -273,26 +292,32 @@ def _clock(dt: datetime, other: datetime) -> str:
 
 
 TIMELINE_WIDTH = 320
-_PAD = 8.0
+_PAD = 8
 _LANE = 9.0
 _LANES = 4
 
 
 def timeline(story: StoryRecord) -> Timeline | None:
-    """Where each report falls between the first and the last, for stories covered by
-    :data:`TIMELINE_MIN_OUTLETS` outlets or more. Close reports stack in up to four lanes."""
+    """When each outlet first reported a story covered by :data:`TIMELINE_MIN_OUTLETS`
+    outlets or more, between its first and its latest report. Close dots stack in up to four
+    lanes."""
     if story.outlets < TIMELINE_MIN_OUTLETS or not story.members:
         return None
-    members = sorted(story.members, key=lambda m: (m.published, m.id))
-    start, end = members[0].published, members[-1].published
+    everything = sorted(story.members, key=lambda m: (m.published, m.id))
+    start, end = everything[0].published, everything[-1].published
+    lead = story.members[0]
+    firsts: dict[str, EntryRecord] = {lead.feed_url: lead}  # the lead stands for its outlet
+    for m in everything:
+        firsts.setdefault(m.feed_url, m)
+    members = sorted(firsts.values(), key=lambda m: (m.published, m.id))
     span = (end - start).total_seconds()
     x0, x1 = _PAD, TIMELINE_WIDTH - _PAD
     lead_id = story.members[0].id
-    placed: list[tuple[float, int, EntryRecord]] = []
-    lane_end = [-1e9] * _LANES
+    placed: list[tuple[int, int, EntryRecord]] = []
+    lane_end = [-1000] * _LANES
     for m in members:
         frac = (m.published - start).total_seconds() / span if span else 0.5
-        x = round(x0 + frac * (x1 - x0), 1)
+        x = round(x0 + frac * (x1 - x0))
         lane = next((i for i in range(_LANES) if lane_end[i] <= x - 7), None)
         if lane is None:
             lane = min(range(_LANES), key=lambda i: lane_end[i])
@@ -321,10 +346,21 @@ def timeline(story: StoryRecord) -> Timeline | None:
         start_text=start_text,
         end_text=end_text,
         label=(
-            f"Timeline: {len(members)} reports by {story.outlets} outlets "
+            f"Timeline: {len(everything)} reports by {len(members)} outlets "
             f"from {start_text} to {when(end)}"
         ),
     )
+
+
+def _latest_per_outlet(reports: Sequence[EntryRecord], lead_feed: str | None) -> list[EntryRecord]:
+    """Each other outlet's latest report (``reports`` are newest first)."""
+    seen = {lead_feed}
+    out = []
+    for m in reports:
+        if m.feed_url not in seen:
+            seen.add(m.feed_url)
+            out.append(m)
+    return out
 
 
 def story_view(
@@ -337,6 +373,7 @@ def story_view(
     lead = story.members[0] if story.members else None
     others = sorted(story.members[1:], key=lambda m: (m.published, m.id), reverse=True)
     kind, added = change(edition, story)
+    links = {m.id: _link(m) for m in others}
     summary = clean_text(lead.summary if lead else None).strip()
     return StoryView(
         id=story.id,
@@ -359,8 +396,11 @@ def story_view(
         first_seen_text=when(story.first_seen),
         last_seen_iso=iso(story.last_seen),
         last_seen_text=when(story.last_seen),
-        related=tuple(_link(m) for m in others),
+        related=tuple(links[m.id] for m in others),
         related_open=len(others) <= RELATED_OPEN,
+        related_outlets=tuple(
+            links[m.id] for m in _latest_per_outlet(others, lead.feed_url if lead else None)
+        ),
         change=kind,
         added=added,
         timeline=timeline(story),
@@ -427,6 +467,23 @@ def by_region(
 def top_stories(stories: Sequence[StoryView]) -> tuple[StoryView, ...]:
     """The index's opening: the best-ranked stories covered by several outlets."""
     return tuple([s for s in stories if s.outlets >= TOP_MIN_OUTLETS][:TOP_STORIES])
+
+
+def front_page(
+    stories: Sequence[StoryView], per_region: int = INDEX_PER_REGION
+) -> tuple[tuple[StoryView, ...], list[StoryView]]:
+    """The index: its top stories, then each region's best ``per_region`` others, in rank
+    order (``stories`` arrive ranked)."""
+    top = top_stories(stories)
+    taken = {s.id for s in top}
+    per: dict[str, int] = {}
+    rest = []
+    for s in stories:
+        if s.id in taken or per.get(s.region, 0) >= per_region:
+            continue
+        per[s.region] = per.get(s.region, 0) + 1
+        rest.append(s)
+    return top, rest
 
 
 def names_in_order(found: Iterable[str], order: Sequence[str]) -> list[str]:

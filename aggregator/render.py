@@ -30,18 +30,21 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from aggregator import __version__
 from aggregator.config import Config, Settings
 from aggregator.digest import (
+    RELATED_INDEX,
     Edition,
     Group,
     StoryView,
+    Timeline,
     by_region,
     by_topic,
     day_title,
     fingerprint,
+    front_page,
     iso,
     names_in_order,
     next_edition,
@@ -50,7 +53,6 @@ from aggregator.digest import (
     safe_url,
     slug,
     story_view,
-    top_stories,
     topic_label,
     topic_order,
 )
@@ -187,16 +189,44 @@ class _Cards:
 
     def __init__(self, env: jinja2.Environment) -> None:
         self.template = env.get_template("_story.html")
-        self.cache: dict[tuple[int, int, str, bool], Markup] = {}
+        self.related_template = env.get_template("_related.html")
+        self.timeline_template = env.get_template("_timeline.html")
+        self.cache: dict[tuple[int, int, str, bool, bool], Markup] = {}
+        self.parts: dict[tuple[str, int, bool], Markup] = {}
 
-    def bind(self, root: str, show_change: bool) -> Callable[[StoryView, int], Markup]:
+    def _part(self, template: jinja2.Template, story: StoryView, compact: bool) -> Markup:
+        """A piece of a card that is the same on every page (related links, timeline)."""
+        key = (template.name or "", story.id, compact)
+        html = self.parts.get(key)
+        if html is None:
+            links = story.related_outlets[:RELATED_INDEX] if compact else story.related
+            html = Markup(template.render(story=story, compact=compact, links=links, dots=_dots))
+            self.parts[key] = html
+        return html
+
+    def related(self, story: StoryView, compact: bool) -> Markup:
+        return self._part(self.related_template, story, compact)
+
+    def timeline(self, story: StoryView, compact: bool) -> Markup:
+        return self._part(self.timeline_template, story, compact)
+
+    def bind(
+        self, root: str, show_change: bool, compact: bool
+    ) -> Callable[[StoryView, int], Markup]:
         def card(story: StoryView, level: int) -> Markup:
-            key = (story.id, level, root, show_change)
+            key = (story.id, level, root, show_change, compact)
             html = self.cache.get(key)
             if html is None:
                 html = Markup(
                     self.template.render(
-                        story=story, level=level, root=root, show_change=show_change
+                        story=story,
+                        level=level,
+                        root=root,
+                        show_change=show_change,
+                        compact=compact,
+                        related_max=RELATED_INDEX,
+                        related=self.related,
+                        timeline=self.timeline,
                     )
                 )
                 self.cache[key] = html
@@ -216,12 +246,19 @@ class _Renderer:
         self.cards = _Cards(env)
         self.limit = settings.digest_max_stories
         self.window_hours = round(settings.digest_window.total_seconds() / 3600)
-        gazetteer = default_gazetteer()
         self._views: dict[int, StoryView] = {}
-        self._country = gazetteer.country_name
-        self.window = [self.view(s) for s in site.window]
-        self.region_counts = _count(v.region for v in self.window)
-        self.topic_counts = _count(v.topic for v in self.window)
+        self.region_counts = _count(s.region for s in site.window)
+        self.topic_counts = _count(s.topic for s in site.window)
+
+    def views(self, stories: Iterable[StoryRecord]) -> list[StoryView]:
+        """Cards for ``stories`` (made once each, and only for stories some page shows)."""
+        return [self.view(s) for s in stories]
+
+    @staticmethod
+    def _country(code: str) -> str:
+        # the gazetteer is loaded on the first story that names a country (a pass has it
+        # loaded already; a bare `aggregator render` of unlabelled stories never needs it)
+        return default_gazetteer().country_name(code)
 
     def view(self, story: StoryRecord) -> StoryView:
         v = self._views.get(story.id)
@@ -261,6 +298,7 @@ class _Renderer:
         title: str,
         current: str | None = None,
         current_edition: bool = True,
+        compact: bool = False,
         **context: Any,
     ) -> str:
         generated = self.edition.generated_at
@@ -272,7 +310,7 @@ class _Renderer:
             "window_hours": self.window_hours,
             "generated_iso": iso(generated) if current_edition else None,
             "generated_text": _long_time(generated) if current_edition else None,
-            "card": self.cards.bind(root, show_change=current_edition),
+            "card": self.cards.bind(root, show_change=current_edition, compact=compact),
             **self.nav(current, counts=current_edition),
             **context,
         }
@@ -283,33 +321,36 @@ class _Renderer:
 
     def pages(self) -> dict[str, str]:
         out: dict[str, str] = {}
-        shown = self.window[: self.limit]
-        top = top_stories(shown)
-        top_ids = {s.id for s in top}
-        rest = [s for s in shown if s.id not in top_ids]
+        window = self.site.window
+        top, rest = front_page(self.views(window[: self.limit]))
+        index_ids = {s.id for s in (*top, *rest)}
+        shown = self.views(s for s in window if s.id in index_ids)  # rank order, for feeds
         out["index.html"] = self.page(
             "index.html",
             root="",
             title=SITE_TITLE,
             top=top,
             regions=by_region(rest, self.site.regions),
-            story_count=len(self.window),
+            story_count=len(window),
             shown=len(shown),
             outlet_count=len({m.outlet for s in self.site.window for m in s.members}),
+            compact=True,
         )
         for name in self.site.regions:
-            stories = [v for v in self.window if v.region == name]
+            stories = [s for s in window if s.region == name]
             out[f"region/{slug(name)}.html"] = self.page(
                 "region.html",
                 root="../",
                 title=f"{name} · {SITE_TITLE}",
                 current=f"region:{name}",
-                region=Group(name, name, slug(name), groups=by_topic(stories[: self.limit])),
+                region=Group(
+                    name, name, slug(name), groups=by_topic(self.views(stories[: self.limit]))
+                ),
                 story_count=len(stories),
                 shown=min(len(stories), self.limit),
             )
         for name in self.site.topics:
-            stories = [v for v in self.window if v.topic == name]
+            stories = [s for s in window if s.topic == name]
             label = topic_label(name)
             out[f"topic/{slug(name)}.html"] = self.page(
                 "topic.html",
@@ -320,14 +361,16 @@ class _Renderer:
                     name,
                     label,
                     slug(name),
-                    groups=by_region(stories[: self.limit], self.site.regions, topics=False),
+                    groups=by_region(
+                        self.views(stories[: self.limit]), self.site.regions, topics=False
+                    ),
                 ),
                 story_count=len(stories),
                 shown=min(len(stories), self.limit),
             )
         counts = dict(self.site.all_days)
         for day, day_stories in self.site.days.items():
-            views = [self.view(s) for s in ranked(day_stories)]
+            views = self.views(ranked(day_stories)[: self.limit])
             out[f"archive/{day}.html"] = self.page(
                 "archive_day.html",
                 root="../",
@@ -335,9 +378,9 @@ class _Renderer:
                 current_edition=False,
                 day=day,
                 day_title=day_title(day),
-                regions=by_region(views[: self.limit], self.site.regions),
-                story_count=counts.get(day, len(views)),
-                shown=min(len(views), self.limit),
+                regions=by_region(views, self.site.regions),
+                story_count=counts.get(day, len(day_stories)),
+                shown=len(views),
             )
         out["archive/index.html"] = self.page(
             "archive_index.html",
@@ -369,6 +412,17 @@ class _Renderer:
         return source
 
 
+def _dots(timeline: Timeline, compact: bool) -> Markup:
+    """A timeline's dots as SVG circles, each titled with its outlet and time unless
+    ``compact`` (made here rather than in the template: big digests have thousands)."""
+    parts = []
+    for d in timeline.dots:
+        cls = ' class="lead"' if d.lead else ""
+        title = "" if compact else f"<title>{escape(d.label)}</title>"
+        parts.append(f'<circle{cls} cx="{d.x}" cy="{d.y}" r="3.5">{title}</circle>')
+    return Markup("".join(parts))
+
+
 def _count(names: Iterable[str]) -> dict[str, int]:
     out: dict[str, int] = {}
     for n in names:
@@ -381,7 +435,7 @@ def _long_time(dt: datetime) -> str:
 
 
 def _day(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%d")
+    return f"{dt.year:04d}-{dt.month:02d}-{dt.day:02d}"
 
 
 def load_site(store: Store, config: Config, now: datetime, out: Path) -> Site:

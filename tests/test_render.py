@@ -396,7 +396,7 @@ def test_digest_max_stories_caps_each_page(tmp_path: Path, store: Store) -> None
     index = (out / "index.html").read_text()
     assert index.count('<li class="story"') == 5
     assert "12 stories from 8 outlets" in index
-    assert "the 5 most covered here" in index
+    assert "the best 5 here" in index
     assert (out / "region" / "europe.html").read_text().count('<li class="story"') == 5
     assert len(json.loads((out / "feed.json").read_text())["items"]) == 5
     assert "Story number 0<" in index  # the most recent first

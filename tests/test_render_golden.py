@@ -73,7 +73,10 @@ def test_golden_digest_shows_every_kind_of_card() -> None:
     assert "Grew since the last edition: +3 reports" in index
     assert "New since the last edition" in index
     assert '<svg class="timeline"' in index
-    assert "<details><summary>Related coverage: 6 more reports</summary>" in index
+    # the index lists each other outlet once (at most 5) and links to the full coverage
+    assert 'href="region/europe.html#story-1">All 7 reports' in index
+    europe = (GOLDEN / "region" / "europe.html").read_text("utf-8")
+    assert "<details><summary>Related coverage: 6 more reports</summary>" in europe
     assert "Gaza aid convoy reaches north" in index  # no link: shown as text
     assert "Floods in Pakistan" not in index  # older than the window
     assert "Floods in Pakistan" in (GOLDEN / "archive" / "2026-01-12.html").read_text("utf-8")
