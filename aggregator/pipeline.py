@@ -63,7 +63,11 @@ class _Feed:
 
 
 def _process(
-    store: Store, result: FetchResult, feed: _Feed, now: datetime
+    store: Store,
+    result: FetchResult,
+    feed: _Feed,
+    now: datetime,
+    unchanged: list[tuple[FetchResult, datetime]] | None = None,
 ) -> tuple[FeedReport, tuple[int, ...], tuple[int, ...]]:
     """Parse, normalise and store one fetch result; returns (report, new ids, updated ids)."""
     _follow_moves(store, result, feed)
@@ -94,16 +98,13 @@ def _process(
             (),
         )
     if result.not_modified:
-        store.record_not_modified(
-            result,
-            next_fetch_after_success(
-                now,
-                feed.interval,
-                result.url,
-                fresh_until=result.fresh_until,
-                max_wait=feed.max_wait,
-            ),
+        when = next_fetch_after_success(
+            now, feed.interval, result.url, fresh_until=result.fresh_until, max_wait=feed.max_wait
         )
+        if unchanged is None:
+            store.record_not_modified(result, when)
+        else:
+            unchanged.append((result, when))  # written in batches by the caller
         return FeedReport(result.url, feed.name, "not_modified", 304), (), ()
     try:
         parsed = parse_feed(result.url, result.body or b"", result.headers)
@@ -370,14 +371,21 @@ def run_pass(
         # each feed is parsed and stored as soon as it arrives, while others download
         clock = time.perf_counter()
         seconds: dict[str, float] = {}
+        unchanged: list[tuple[FetchResult, datetime]] = []
         for result in fetcher.stream(states):
-            report, new_ids, updated_ids = _process(store, result, feeds[result.url], started)
+            report, new_ids, updated_ids = _process(
+                store, result, feeds[result.url], started, unchanged
+            )
+            if len(unchanged) >= UNCHANGED_BATCH:
+                store.record_not_modified_many(unchanged)
+                unchanged.clear()
             _log_report(report)
             reports.append(report)
             changed.extend(new_ids)
             changed.extend(updated_ids)
             if progress:
                 progress(report, len(reports), len(states))
+        store.record_not_modified_many(unchanged)
         seconds["fetch+store"] = time.perf_counter() - clock
         clock = time.perf_counter()
         touched = update_stories(store, config, changed, started) if changed else set()
@@ -401,6 +409,7 @@ def run_pass(
 
 
 RERENDER_AFTER = timedelta(hours=1)
+UNCHANGED_BATCH = 200  # 304s written per transaction
 
 
 def needs_render(config: Config, changed: bool, now: datetime) -> bool:

@@ -374,25 +374,34 @@ class Store:
             self._log(result, "error", error_kind=kind, error=message)
 
     def record_not_modified(self, result: FetchResult, next_fetch_at: datetime) -> None:
+        self.record_not_modified_many([(result, next_fetch_at)])
+
+    def record_not_modified_many(self, results: Sequence[tuple[FetchResult, datetime]]) -> None:
+        """Store many 304s in one transaction (each is only a health update and a log row,
+        so a batch loses nothing a single write would keep)."""
         with self.db.atomic():
-            self.db.execute(
-                """
-                UPDATE feeds SET last_fetched_at = ?, last_success_at = ?, last_status = ?,
-                    last_error = NULL, last_error_kind = NULL, consecutive_failures = 0,
-                    etag = ?, last_modified = ?, next_fetch_at = ?
-                WHERE url = ?
-                """,
-                [
-                    iso(result.fetched_at),
-                    iso(result.fetched_at),
-                    result.status,
-                    result.etag,
-                    result.last_modified,
-                    iso(next_fetch_at),
-                    result.url,
-                ],
-            )
-            self._log(result, "not_modified")
+            for result, next_fetch_at in results:
+                self._not_modified(result, next_fetch_at)
+
+    def _not_modified(self, result: FetchResult, next_fetch_at: datetime) -> None:
+        self.db.execute(
+            """
+            UPDATE feeds SET last_fetched_at = ?, last_success_at = ?, last_status = ?,
+                last_error = NULL, last_error_kind = NULL, consecutive_failures = 0,
+                etag = ?, last_modified = ?, next_fetch_at = ?
+            WHERE url = ?
+            """,
+            [
+                iso(result.fetched_at),
+                iso(result.fetched_at),
+                result.status,
+                result.etag,
+                result.last_modified,
+                iso(next_fetch_at),
+                result.url,
+            ],
+        )
+        self._log(result, "not_modified")
 
     def record_success(
         self,

@@ -509,3 +509,15 @@ def test_global_limit_is_respected(now: datetime, feed_server: FeedServer) -> No
     results = fetcher.fetch_all([FeedState(u) for u in urls])
     assert all(r.status == 200 for r in results)
     assert feed_server.max_active == 1
+
+
+def test_a_hosts_requests_take_its_pools_in_turn() -> None:
+    from aggregator.fetch import _Clients
+
+    pools: Any = [f"pool{i}" for i in range(8)]
+    clients = _Clients(pools, per_host=2)
+    picks = [clients.pick("a.example") for _ in range(6)]
+    assert len(set(picks)) == 2  # at most per_host pools for one host
+    assert picks[0] == picks[2] == picks[4]
+    assert picks[1] == picks[3] == picks[5]
+    assert clients.pick("b.example") in pools
