@@ -30,6 +30,7 @@ TOP_MIN_OUTLETS = 2  # ...each covered by at least this many outlets
 TIMELINE_MIN_OUTLETS = 5  # stories covered by this many outlets get a timeline
 RELATED_OPEN = 4  # related coverage is collapsed in <details> beyond this many reports
 RELATED_INDEX = 5  # the index lists this many other outlets per story, then links to the rest
+RELATED_MAX = 100  # a card lists at most this many other reports (newest), then a count
 INDEX_PER_REGION = 10  # the index shows each region's best stories; its page has the rest
 SUMMARY_CHARS = 220  # the lead report's summary is cut to about this many characters
 TOPIC_LABELS = {"science-tech": "Science & tech"}
@@ -263,9 +264,10 @@ class StoryView:
     first_seen_text: str
     last_seen_iso: str
     last_seen_text: str
-    related: tuple[Link, ...]
+    related: tuple[Link, ...]  # the newest RELATED_MAX other reports
     related_open: bool
-    related_outlets: tuple[Link, ...]
+    related_outlets: tuple[Link, ...]  # each other outlet's latest report
+    related_more: int  # other reports beyond ``related``
     change: str | None
     added: int
     timeline: Timeline | None
@@ -373,7 +375,10 @@ def story_view(
     lead = story.members[0] if story.members else None
     others = sorted(story.members[1:], key=lambda m: (m.published, m.id), reverse=True)
     kind, added = change(edition, story)
-    links = {m.id: _link(m) for m in others}
+    # links for the listed reports and each outlet's latest one only: a story of thousands of
+    # reports must not cost thousands of links on every page
+    latest = _latest_per_outlet(others, lead.feed_url if lead else None)
+    links = {m.id: _link(m) for m in (*others[:RELATED_MAX], *latest)}
     summary = clean_text(lead.summary if lead else None).strip()
     return StoryView(
         id=story.id,
@@ -396,11 +401,10 @@ def story_view(
         first_seen_text=when(story.first_seen),
         last_seen_iso=iso(story.last_seen),
         last_seen_text=when(story.last_seen),
-        related=tuple(links[m.id] for m in others),
+        related=tuple(links[m.id] for m in others[:RELATED_MAX]),
         related_open=len(others) <= RELATED_OPEN,
-        related_outlets=tuple(
-            links[m.id] for m in _latest_per_outlet(others, lead.feed_url if lead else None)
-        ),
+        related_more=max(0, len(others) - RELATED_MAX),
+        related_outlets=tuple(links[m.id] for m in latest),
         change=kind,
         added=added,
         timeline=timeline(story),

@@ -22,6 +22,7 @@ ATOM_NS = "http://www.w3.org/2005/Atom"
 JSON_FEED_VERSION = "https://jsonfeed.org/version/1.1"
 SCHEME = "https://github.com/aggregator-news/aggregator#"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+FEED_RELATED = 50  # related links per story: each other outlet's latest report, at most 50
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def entry_id(meta: FeedMeta, story: StoryView) -> str:
 
 
 def coverage_text(story: StoryView) -> str:
-    outlets = [story.outlet, *(link.outlet for link in story.related)]
+    outlets = [story.outlet, *(link.outlet for link in story.related_outlets)]
     names = list(dict.fromkeys(o for o in outlets if o))
     head = f"Reported by {story.outlets} outlet{'s' if story.outlets != 1 else ''}"
     return f"{head}: {', '.join(names)}." if names else f"{head}."
@@ -62,7 +63,7 @@ def _coverage_html(story: StoryView) -> str:
         p.text = story.summary
         parts.append(ET.tostring(p, encoding="unicode"))
     ul = ET.Element("ul")
-    for link in story.related:
+    for link in story.related_outlets[:FEED_RELATED]:
         li = ET.SubElement(ul, "li")
         if link.url:
             a = ET.SubElement(li, "a", href=link.url, rel="noopener noreferrer")
@@ -73,7 +74,7 @@ def _coverage_html(story: StoryView) -> str:
     p = ET.Element("p")
     p.text = coverage_text(story)
     parts.append(ET.tostring(p, encoding="unicode"))
-    if story.related:
+    if story.related_outlets:
         parts.append(ET.tostring(ul, encoding="unicode", method="html"))
     return "".join(parts)
 
@@ -107,7 +108,7 @@ def atom(stories: Sequence[StoryView], meta: FeedMeta) -> str:
             sub(sub(entry, "author"), "name", story.outlet)
         if story.url:
             sub(entry, "link", rel="alternate", type="text/html", href=story.url)
-        for link in story.related:
+        for link in story.related_outlets[:FEED_RELATED]:
             if link.url:
                 sub(
                     entry,
@@ -154,7 +155,7 @@ def json_feed(stories: Sequence[StoryView], meta: FeedMeta) -> str:
                             "date_published": link.published_iso,
                             **({"url": link.url} if link.url else {}),
                         }
-                        for link in story.related
+                        for link in story.related_outlets[:FEED_RELATED]
                     ],
                 },
             }
