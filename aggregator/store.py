@@ -54,7 +54,10 @@ def iso(dt: datetime | None) -> str | None:
 def parse_iso(value: str | None) -> datetime | None:
     if not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    dt = datetime.fromisoformat(value)  # Python 3.11 reads the "Z" itself
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    return dt if dt.tzinfo is UTC else dt.astimezone(UTC)
 
 
 def _must(value: str | None) -> datetime:
@@ -547,7 +550,7 @@ class Store:
             published=_must(row[5]),
             first_seen=_must(row[6]),
             summary=row[7],
-            categories=tuple(json.loads(row[8] or "[]")),
+            categories=tuple(json.loads(row[8])) if row[8] and row[8] != "[]" else (),
             story_id=row[9],
             region_hint=row[10],
             topic_hint=row[11],
