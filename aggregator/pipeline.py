@@ -413,11 +413,15 @@ UNCHANGED_BATCH = 200  # 304s written per transaction
 
 
 def needs_render(config: Config, changed: bool, now: datetime) -> bool:
-    """Render when stories changed, when there is no digest yet, or when the digest is over
-    an hour old (stories age out of the digest window even when nothing new arrives)."""
-    index = Path(config.settings.output_dir) / "index.html"
+    """Render when stories changed, when there is no digest yet, or when the last render is
+    over an hour old (stories age out of the digest window even when nothing new arrives).
+    The last render's time is the mtime of ``.rendered`` in the output folder: unchanged
+    pages keep their old mtime, so the index's would ask for a render on every pass."""
+    out = Path(config.settings.output_dir)
+    if not (out / "index.html").exists():
+        return True
     try:
-        mtime = datetime.fromtimestamp(index.stat().st_mtime, tz=UTC)
+        mtime = datetime.fromtimestamp((out / ".rendered").stat().st_mtime, tz=UTC)
     except OSError:
         return True
     return changed or now - mtime >= RERENDER_AFTER

@@ -497,6 +497,9 @@ def build_pages(
         raise RenderError(f"template error: {e}") from e
 
 
+RENDERED_STAMP = ".rendered"  # its mtime: the last render (pages are rewritten only on change)
+
+
 def render_site(store: Store, config: Config, now: datetime) -> list[str]:
     """Render the digest into ``settings.output_dir``; returns the files (re)written."""
     out = Path(config.settings.output_dir)
@@ -506,4 +509,5 @@ def render_site(store: Store, config: Config, now: datetime) -> list[str]:
     written = [str(out / name) for name, text in pages.items() if write_atomic(out / name, text)]
     if edition is not previous:
         write_atomic(out / EDITION_FILE, dump_edition(edition))
+    (out / RENDERED_STAMP).touch()  # when the digest was last checked, even if unchanged
     return written

@@ -294,11 +294,19 @@ def test_needs_render(tmp_path: Path) -> None:
     assert needs_render(config, False, now)  # no digest yet
     index = tmp_path / "index.html"
     index.write_text("x")
+    assert needs_render(config, False, now)  # never rendered by us: no stamp
+    stamp = tmp_path / ".rendered"
+    stamp.touch()
     assert not needs_render(config, False, now)
     assert needs_render(config, True, now)
     old = (now - timedelta(hours=2)).timestamp()
     os.utime(index, (old, old))
+    assert not needs_render(config, False, now)  # an unchanged page keeps its old mtime
+    os.utime(stamp, (old, old))
     assert needs_render(config, False, now)  # stale: stories may have aged out
+    index.unlink()
+    stamp.touch()
+    assert needs_render(config, False, now)  # the digest was deleted
 
 
 def test_recluster_is_idempotent(tmp_path: Path, feed_server: FeedServer) -> None:

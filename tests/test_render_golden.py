@@ -19,7 +19,7 @@ from render_helpers import OUTLETS, build, corpus, sources
 
 from aggregator.config import Config, Settings
 from aggregator.digest import Edition, story_key
-from aggregator.render import EDITION_FILE, dump_edition, render_site
+from aggregator.render import EDITION_FILE, RENDERED_STAMP, dump_edition, render_site
 from aggregator.store import Store
 
 NOW = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
@@ -49,7 +49,9 @@ def render_golden(out: Path) -> list[str]:
 
 def files(root: Path) -> dict[str, bytes]:
     return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != RENDERED_STAMP
     }
 
 
