@@ -215,8 +215,9 @@ def update_stories(
     clusterer = make_clusterer(config)
     if pending:
         since = min(e.published for e in pending) - settings.cluster_window
-        seeds = [e for e in store.entries(since=since) if e.story_id is not None]
-        with_embeddings(store, clusterer, [_item(e) for e in (*seeds, *pending)])
+        seeds = store.entries(since=since, assigned=True)
+        if clusterer.embedder is not None:
+            with_embeddings(store, clusterer, [_item(e) for e in (*seeds, *pending)])
         for e in seeds:
             clusterer.seed(_item(e), e.story_id)  # type: ignore[arg-type]
         assignments = clusterer.add_all(_item(e) for e in pending)

@@ -562,8 +562,10 @@ class Store:
         since: datetime | None = None,
         ids: Iterable[int] | None = None,
         unassigned: bool = False,
+        assigned: bool = False,
     ) -> list[EntryRecord]:
-        """Entries in published order (ties by id), filtered as asked."""
+        """Entries in published order (ties by id), filtered as asked. Many ``ids`` are
+        read in chunks (SQLite caps the parameters of one statement)."""
         where: list[str] = []
         params: list[Any] = []
         if since is not None:
@@ -571,17 +573,19 @@ class Store:
             params.append(iso(since))
         if unassigned:
             where.append("e.story_id IS NULL")
-        if ids is not None:
-            id_list = list(ids)
-            if not id_list:
-                return []
-            where.append(f"e.id IN ({','.join('?' * len(id_list))})")
-            params.extend(id_list)
-        sql = self._ENTRY_SELECT
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY e.published, e.id"
-        return [self._entry(r) for r in self.db.execute(sql, params).fetchall()]
+        if assigned:
+            where.append("e.story_id IS NOT NULL")
+        if ids is None:
+            sql = self._ENTRY_SELECT + (" WHERE " + " AND ".join(where) if where else "")
+            sql += " ORDER BY e.published, e.id"
+            return [self._entry(r) for r in self.db.execute(sql, params).fetchall()]
+        out: list[EntryRecord] = []
+        for chunk in _chunks(ids):
+            clauses = [*where, f"e.id IN ({','.join('?' * len(chunk))})"]
+            sql = self._ENTRY_SELECT + " WHERE " + " AND ".join(clauses)
+            out.extend(self._entry(r) for r in self.db.execute(sql, [*params, *chunk]))
+        out.sort(key=lambda e: (e.published, e.id))
+        return out
 
     def assign(self, assignments: Mapping[int, int]) -> None:
         """Set each entry's story."""

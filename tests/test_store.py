@@ -491,3 +491,21 @@ def test_store_does_not_leak_connections(tmp_path: Path) -> None:
         conn.rollback()
     finally:
         conn.close()
+
+
+def test_many_ids_are_read_in_chunks_and_in_published_order(synced: Store, now: datetime) -> None:
+    # 1,300 entries published in reverse id order: the result must be sorted by time
+    entries = [
+        make_entry(f"guid:{i}", f"Item {i}", f"https://feeds.example/{i}", now - timedelta(i))
+        for i in range(1300)
+    ]
+    written = synced.record_success(result(FEED, now), parsed(), entries, now)
+    ids = list(written.new_ids)
+    got = synced.entries(ids=reversed(ids))
+    assert len(got) == 1300
+    assert [e.published for e in got] == sorted(e.published for e in got)
+    assert {e.id for e in got} == set(ids)
+    synced.assign({ids[0]: ids[0], ids[5]: ids[0]})
+    assert [e.id for e in synced.entries(ids=ids, assigned=True)] == [ids[5], ids[0]]
+    assert len(synced.entries(ids=ids, unassigned=True)) == 1298
+    assert [e.id for e in synced.entries(assigned=True)] == [ids[5], ids[0]]
