@@ -152,6 +152,17 @@ def _plausibility(text: str) -> float:
     return score
 
 
+def _charset_labels(
+    body: bytes, headers: Mapping[str, str]
+) -> tuple[re.Match[bytes] | None, str | None, re.Match[str] | None, str | None]:
+    """(the XML declaration's encoding match, its codec, the Content-Type charset match, its
+    codec); a codec is None when not given and "unknown" when Python does not know it."""
+    declared = _XML_DECL.match(body[:512])
+    header = _HEADER_CHARSET.search(headers.get("content-type", ""))
+    doc = _codec(declared.group(1).decode("ascii")) if declared else None
+    return declared, doc, header, _codec(header.group(1)) if header else None
+
+
 def repair_charset(body: bytes, headers: Mapping[str, str]) -> tuple[bytes, dict[str, str]]:
     """The body in the charset it really uses, when its label is wrong.
 
@@ -164,10 +175,7 @@ def repair_charset(body: bytes, headers: Mapping[str, str]) -> tuple[bytes, dict
     out = dict(headers)
     if body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF8)):
         return body, out
-    declared = _XML_DECL.match(body[:512])
-    doc = _codec(declared.group(1).decode("ascii")) if declared else None
-    header = _HEADER_CHARSET.search(out.get("content-type", ""))
-    http = _codec(header.group(1)) if header else None
+    declared, doc, header, http = _charset_labels(body, out)
     labels = {x for x in (doc, http) if x}
     try:
         body.decode("utf-8")
@@ -201,11 +209,8 @@ def fast_path_fits(body: bytes, headers: Mapping[str, str]) -> bool:
     head = body.lstrip()[:1]
     if head != b"<":
         return False  # JSON, HTML junk, empty bodies: the robust path decides
-    declared = _XML_DECL.match(body[:512])
-    doc = _codec(declared.group(1).decode("ascii")) if declared else "utf-8"
-    header = _HEADER_CHARSET.search(headers.get("content-type", ""))
-    http = _codec(header.group(1)) if header else None
-    if doc not in ("utf-8", "ascii") or (http and http not in ("utf-8", "ascii")):
+    _, doc, _, http = _charset_labels(body, headers)
+    if (doc or "utf-8") not in ("utf-8", "ascii") or (http and http not in ("utf-8", "ascii")):
         return False
     if b"xml:base" in body or _BASE64_MODE.search(body):
         return False  # xml:base links and base64 content (Atom 0.3): feedparser reads those
@@ -288,31 +293,18 @@ def _declared_ids(body: bytes) -> frozenset[str]:
     return frozenset(ids)
 
 
-def _fast_entry(
-    raw: Mapping[str, Any], base: str, ids: frozenset[str] | None
-) -> ParsedEntry | None:
-    title = _text(raw.get("title"))
+def _fast_entry(raw: Mapping[str, Any], base: str, ids: frozenset[str] | None) -> ParsedEntry:
+    """One fastfeedparser item (with a title: untitled feeds take the robust path)."""
     raw_link = _text(raw.get("link"))
-    link = urljoin(base, raw_link.strip()) if raw_link else None
-    summary = _text(raw.get("description")) or _text(raw.get("summary"))
-    if not title:
-        if not summary and not link:
-            return None
-        title = ""
-    categories: list[str] = []
-    for tag in raw.get("tags") or ():
-        term = _text(tag.get("term")) or _text(tag.get("label"))
-        if term and term.strip() not in categories:
-            categories.append(term.strip())
     return ParsedEntry(
-        title=title,
-        link=link,
+        title=raw["title"],
+        link=urljoin(base, raw_link.strip()) if raw_link else None,
         guid=_fast_guid(raw, raw_link, ids),
-        summary=summary,
+        summary=_text(raw.get("description")) or _text(raw.get("summary")),
         published=_iso(raw.get("published")),
         updated=_iso(raw.get("updated")),
         author=_text(raw.get("author")),
-        categories=tuple(categories),
+        categories=_categories(raw),
     )
 
 
@@ -341,7 +333,7 @@ def fast_parse(url: str, body: bytes, location: str | None = None) -> ParsedFeed
         return None  # items the fast parser did not see (RSS 0.90 and other dialects)
     same = any(_text(r.get("id")) and r.get("id") == r.get("link") for r in raw_entries)
     ids = _declared_ids(body) if same else None
-    entries = [e for e in (_fast_entry(raw, base, ids) for raw in raw_entries) if e]
+    entries = [_fast_entry(raw, base, ids) for raw in raw_entries]
     if any(e.guid and not _SCHEME.match(e.guid) for e in entries):
         # feedparser resolves a relative id ("a1") against the feed's URL unless the GUID is
         # marked isPermaLink="false"; do the same, so an entry's identity does not depend on
