@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,9 @@ from aggregator.config import Config, load_config
 from aggregator.errors import AggregatorError
 from aggregator.models import ClusterItem, PassReport
 from aggregator.normalise import canonical_url
+
+if TYPE_CHECKING:
+    from aggregator.health import FeedHealth
 
 log = logging.getLogger("aggregator")
 
@@ -240,7 +243,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
         ctx.exit(1)
 
 
-def _status_table(feeds: Sequence[Any], now: datetime) -> None:
+def _status_table(feeds: Sequence[FeedHealth], now: datetime) -> None:
     from aggregator.health import ago
 
     rows = [

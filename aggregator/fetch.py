@@ -252,8 +252,9 @@ class Fetcher:
                         permanent = permanent and status in PERMANENT
                         url = _next_hop(state.url, url, location, seen)
                         continue
+                    moved = url if permanent and len(seen) > 1 else None
                     return await self._response(
-                        state, response, status, headers, url, fetched_at, permanent, seen
+                        state, response, status, headers, url, fetched_at, moved
                     )
         except httpx.TimeoutException as e:
             raise TransportError(state.url, f"timed out ({type(e).__name__})") from e
@@ -271,10 +272,10 @@ class Fetcher:
         headers: dict[str, str],
         final_url: str,
         fetched_at: datetime,
-        permanent: bool,
-        seen: set[str],
+        moved: str | None,
     ) -> FetchResult:
-        moved = final_url if permanent and len(seen) > 1 else None
+        """The final (non-redirect) response as a result; ``moved`` is the final URL when
+        every redirect on the way was permanent."""
         if status == 304:
             await response.aread()  # (empty) read to the end, so the connection is reused
             return FetchResult(

@@ -67,22 +67,13 @@ def _process(
     result: FetchResult,
     feed: _Feed,
     now: datetime,
-    unchanged: list[tuple[FetchResult, datetime]] | None = None,
+    unchanged: list[tuple[FetchResult, datetime]],
 ) -> tuple[FeedReport, tuple[int, ...], tuple[int, ...]]:
-    """Parse, normalise and store one fetch result; returns (report, new ids, updated ids)."""
+    """Parse, normalise and store one fetch result; returns (report, new ids, updated ids).
+    A 304 is only appended to ``unchanged``: the caller writes those in batches."""
     _follow_moves(store, result, feed)
     if result.error is not None:
-        kind = result.error_kind or "fetch"
-        when = next_fetch_after_failure(
-            now,
-            feed.interval,
-            result.url,
-            feed.failures + 1,
-            result.retry_after,
-            max_backoff=feed.max_backoff,
-            max_wait=feed.max_wait,
-        )
-        store.record_failure(result, kind, result.error, when)
+        report = _failed(store, result, feed, now, result.error_kind or "fetch", result.error)
         if result.status == 410:
             reason = (
                 f"410 Gone on {now:%Y-%m-%d}: the publisher removed the feed; remove it from"
@@ -90,41 +81,17 @@ def _process(
             )
             store.disable(result.url, reason, now)
             log.warning("%s: disabled: %s", feed.name, reason)
-        return (
-            FeedReport(
-                result.url, feed.name, "error", result.status, error_kind=kind, error=result.error
-            ),
-            (),
-            (),
-        )
+        return report, (), ()
     if result.not_modified:
         when = next_fetch_after_success(
             now, feed.interval, result.url, fresh_until=result.fresh_until, max_wait=feed.max_wait
         )
-        if unchanged is None:
-            store.record_not_modified(result, when)
-        else:
-            unchanged.append((result, when))  # written in batches by the caller
+        unchanged.append((result, when))
         return FeedReport(result.url, feed.name, "not_modified", 304), (), ()
     try:
         parsed = parse_feed(result.url, result.body or b"", result.headers)
     except ParseError as e:
-        when = next_fetch_after_failure(
-            now,
-            feed.interval,
-            result.url,
-            feed.failures + 1,
-            max_backoff=feed.max_backoff,
-            max_wait=feed.max_wait,
-        )
-        store.record_failure(result, e.kind, e.message, when)
-        return (
-            FeedReport(
-                result.url, feed.name, "error", result.status, error_kind=e.kind, error=e.message
-            ),
-            (),
-            (),
-        )
+        return _failed(store, result, feed, now, e.kind, e.message), (), ()
     entries = normalise_feed(parsed, feed.name, result.fetched_at)
     written = store.record_success(
         result,
@@ -150,6 +117,23 @@ def _process(
         error=parsed.bozo_message,
     )
     return report, written.new_ids, written.updated_ids
+
+
+def _failed(
+    store: Store, result: FetchResult, feed: _Feed, now: datetime, kind: str, message: str
+) -> FeedReport:
+    """Record a failed fetch or parse and schedule the retry (backoff, Retry-After)."""
+    when = next_fetch_after_failure(
+        now,
+        feed.interval,
+        result.url,
+        feed.failures + 1,
+        result.retry_after,
+        max_backoff=feed.max_backoff,
+        max_wait=feed.max_wait,
+    )
+    store.record_failure(result, kind, message, when)
+    return FeedReport(result.url, feed.name, "error", result.status, error_kind=kind, error=message)
 
 
 def _follow_moves(store: Store, result: FetchResult, feed: _Feed) -> None:
@@ -378,7 +362,7 @@ def run_pass(
                 store, result, feeds[result.url], started, unchanged
             )
             if len(unchanged) >= UNCHANGED_BATCH:
-                store.record_not_modified_many(unchanged)
+                store.record_not_modified(unchanged)
                 unchanged.clear()
             _log_report(report)
             reports.append(report)
@@ -386,7 +370,7 @@ def run_pass(
             changed.extend(updated_ids)
             if progress:
                 progress(report, len(reports), len(states))
-        store.record_not_modified_many(unchanged)
+        store.record_not_modified(unchanged)
         seconds["fetch+store"] = time.perf_counter() - clock
         clock = time.perf_counter()
         touched = update_stories(store, config, changed, started) if changed else set()

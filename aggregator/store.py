@@ -198,6 +198,12 @@ def m003_feed_moves_and_gone(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE fetch_log ADD COLUMN final_url TEXT")  # after redirects
 
 
+def _dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
+    """A query's rows as column -> value mappings."""
+    cols = [c[0] for c in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
 def _chunks(ids: Iterable[int], size: int = 500) -> Iterator[list[int]]:
     """``ids`` in lists small enough for one ``IN (...)`` (SQLite caps bound parameters)."""
     id_list = list(ids)
@@ -279,16 +285,13 @@ class Store:
         ]
 
     def feed_row(self, url: str) -> dict[str, Any]:
-        row = self.db.execute("SELECT * FROM feeds WHERE url = ?", [url]).fetchone()
-        if row is None:
+        rows = _dicts(self.db.execute("SELECT * FROM feeds WHERE url = ?", [url]))
+        if not rows:
             raise StoreError(f"no feed {url!r} in the database")
-        cols = [c[0] for c in self.db.execute("SELECT * FROM feeds LIMIT 0").description]
-        return dict(zip(cols, row, strict=True))
+        return rows[0]
 
     def feeds(self) -> list[dict[str, Any]]:
-        cur = self.db.execute("SELECT * FROM feeds ORDER BY name")
-        cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        return _dicts(self.db.execute("SELECT * FROM feeds ORDER BY name"))
 
     def _log(
         self,
@@ -376,10 +379,7 @@ class Store:
             )
             self._log(result, "error", error_kind=kind, error=message)
 
-    def record_not_modified(self, result: FetchResult, next_fetch_at: datetime) -> None:
-        self.record_not_modified_many([(result, next_fetch_at)])
-
-    def record_not_modified_many(self, results: Sequence[tuple[FetchResult, datetime]]) -> None:
+    def record_not_modified(self, results: Sequence[tuple[FetchResult, datetime]]) -> None:
         """Store many 304s in one transaction (each is only a health update and a log row,
         so a batch loses nothing a single write would keep)."""
         with self.db.atomic():
@@ -795,8 +795,7 @@ class Store:
             FROM feeds f WHERE f.active = 1 ORDER BY f.name COLLATE NOCASE, f.url
             """
         )
-        cols = [c[0] for c in cur.description]
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+        return _dicts(cur)
 
     def counts(self) -> dict[str, int]:
         return {

@@ -360,12 +360,10 @@ def test_record_not_modified_resets_failures(synced: Store, now: datetime) -> No
     synced.record_failure(result(OTHER, now, status=500), "http", "HTTP 500", now)
     assert synced.feed_row(OTHER)["consecutive_failures"] == 2
     later = now + timedelta(hours=1)
-    synced.record_not_modified(
-        result(
-            OTHER, later, status=304, etag='"v9"', last_modified="Thu, 15 Jan 2026 12:00:00 GMT"
-        ),
-        later + timedelta(minutes=30),
+    not_modified = result(
+        OTHER, later, status=304, etag='"v9"', last_modified="Thu, 15 Jan 2026 12:00:00 GMT"
     )
+    synced.record_not_modified([(not_modified, later + timedelta(minutes=30))])
     row = synced.feed_row(OTHER)
     assert row["consecutive_failures"] == 0
     assert (row["last_error"], row["last_error_kind"]) == (None, None)
