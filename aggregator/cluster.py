@@ -26,7 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -195,7 +195,14 @@ def _contrasting(a: Iterable[str], b: Iterable[str]) -> bool:
 
 
 def _contrasting_groups(a: frozenset[str], b: frozenset[str]) -> bool:
-    return any(x in a and y in b and y not in a and x not in b for x, y in contrasts())
+    return any(y in b and x not in b for x, y in _opposed(a))
+
+
+@lru_cache(maxsize=4096)
+def _opposed(groups: frozenset[str]) -> tuple[tuple[str, str], ...]:
+    """The contrast pairs (x, y) with x among ``groups`` and y not: a headline with y and
+    without x then names an incompatible event."""
+    return tuple((x, y) for x, y in contrasts() if x in groups and y not in groups)
 
 
 @cache
@@ -478,8 +485,18 @@ class Clusterer:
         )
 
     def _story_score(
-        self, vector: _Vector, norm: str, contrast: frozenset[str], ts: float, story_id: int
+        self,
+        vector: _Vector,
+        norm: str,
+        contrast: frozenset[str],
+        ts: float,
+        story_id: int,
+        *,
+        give_up: bool = False,
     ) -> tuple[float, float]:
+        """(best link, support), as `story_score`; with ``give_up``, scoring stops as soon as
+        support cannot exceed ``SUPPORT_SHARE`` (the story cannot take the item), and the
+        support returned is then the bound that ruled it out."""
         floor = SUPPORT_LEVEL * self.threshold
         best = 0.0
         supported = 0
@@ -487,7 +504,13 @@ class Clusterer:
         docs = self.docs
         span = self.span
         seen: dict[str, float] = {}  # syndicated copies of one headline are scored once
+        needed = SUPPORT_SHARE * len(members)
+        left = len(members)
         for doc_id in members:
+            if give_up and supported + left <= needed:
+                # even if every member left were close, support could not pass the bar
+                return best, (supported + left) / len(members)
+            left -= 1
             doc = docs[doc_id]
             if doc.weak:
                 continue
@@ -532,7 +555,7 @@ class Clusterer:
             vector = self._vector(doc.features)
             for sid in self._candidates(vector, doc.ts):
                 top, support = self._story_score(
-                    vector, doc.features.norm, doc.contrast, doc.ts, sid
+                    vector, doc.features.norm, doc.contrast, doc.ts, sid, give_up=True
                 )
                 if top >= self.threshold and support > SUPPORT_SHARE:
                     key = (top, support, -sid)

@@ -495,14 +495,24 @@ def _outlet(index: int, rng: random.Random) -> tuple[str, str]:
     return name, f"{_slug(name, 30).replace('-', '')}{index}.example"
 
 
-def generate(n: int, base_url: str, *, seed: int = 1, anchor: datetime) -> list[FarmFeed]:
-    """``n`` feeds served under ``base_url``; the same arguments give the same bytes."""
+def generate(
+    n: int,
+    base_url: str,
+    *,
+    seed: int = 1,
+    anchor: datetime,
+    truth: dict[str, int] | None = None,
+) -> list[FarmFeed]:
+    """``n`` feeds served under ``base_url``; the same arguments give the same bytes. With
+    ``truth``, fills it with each item's link -> the event it reports (for scoring
+    clustering on the farm)."""
     rng = random.Random(f"farm:{seed}:{n}")
     items_per_feed = [rng.randint(25, 45) for _ in range(n)]
     shared_slots = int(sum(items_per_feed) * 0.6)
     events = [_event(rng, anchor) for _ in range(max(1, shared_slots // 5))]  # ~5 outlets each
     weights = [rng.paretovariate(1.5) for _ in events]  # a few big stories, many small ones
     reporters: Counter[int] = Counter()
+    shared_events = {id(e): -1 - i for i, e in enumerate(events)}
     feeds = []
     for index in range(n):
         frng = random.Random(f"feed:{seed}:{n}:{index}")
@@ -534,6 +544,9 @@ def generate(n: int, base_url: str, *, seed: int = 1, anchor: datetime) -> list[
             title = _headline(event, reporter, style, name, frng)
             section = event.kind if event.kind != "sport" else "sport"
             link = f"{site}{section}/{published:%Y/%m/%d}/{_slug(title)}-{index * 1000 + k}"
+            if truth is not None:
+                # shared events are numbered -1, -2, ...; an unshared one gets its own number
+                truth[link] = shared_events.get(id(event), len(truth))
             guid = link if permalink else f"{domain}:{index * 1000 + k}"
             if kind == "atom":
                 guid = f"tag:{domain},{published:%Y}:{index * 1000 + k}"
