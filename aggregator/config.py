@@ -23,12 +23,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import yaml
+from cssselect import GenericTranslator, SelectorError
 
 from aggregator.errors import ConfigError
 from aggregator.models import REGIONS, TOPICS, Place, Source, Taxonomy
 
 DEFAULT_USER_AGENT = "aggregator/0.1 (+https://github.com/aggregator-news/aggregator)"
-SOURCE_KINDS = ("feed",)
+SOURCE_KINDS = ("feed", "html")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d|w)?\s*$")
 MAX_DURATION = timedelta(days=3650)
 _UNITS = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -170,7 +171,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("digest_max_stories", 300, "Most stories shown in the digest.", _positive_int),
 )
 _SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
-_SOURCE_KEYS = ("url", "name", "kind", "region", "topic", "interval")
+_SOURCE_KEYS = ("url", "name", "kind", "region", "topic", "interval", "selector")
 
 
 @dataclass(frozen=True)
@@ -406,6 +407,11 @@ def _parse_source(raw: Any, where: str, settings: Settings, taxonomy: Taxonomy) 
         known = ", ".join(taxonomy.topics)
         raise ConfigError(f"{where}.topic: expected one of {known}, got {topic!r}")
     interval = raw.get("interval")
+    selector = raw.get("selector")
+    if selector is not None:
+        if kind != "html":
+            raise ConfigError(f"{where}.selector: only sources of kind 'html' take a selector")
+        selector = check_selector(_text(selector, f"{where}.selector"), f"{where}.selector")
     return Source(
         url=url,
         name=name,
@@ -413,7 +419,17 @@ def _parse_source(raw: Any, where: str, settings: Settings, taxonomy: Taxonomy) 
         region=region,
         topic=topic,
         interval=_duration(interval, f"{where}.interval") if interval is not None else None,
+        selector=selector,
     )
+
+
+def check_selector(selector: str, where: str) -> str:
+    """A CSS selector lxml can run, else a one-line error naming ``where``."""
+    try:
+        GenericTranslator().css_to_xpath(selector)
+    except SelectorError as e:
+        raise ConfigError(f"{where}: not a CSS selector {selector!r} ({e})") from None
+    return selector
 
 
 def parse_config(data: Any, *, base: Path = Path("."), path: Path | None = None) -> Config:

@@ -62,10 +62,11 @@ class Source:
 
     url: str
     name: str
-    kind: str = "feed"
+    kind: str = "feed"  # "feed" (RSS, Atom, JSON Feed) or "html" (a page's list of links)
     region: str | None = None
     topic: str | None = None
     interval: timedelta | None = None
+    selector: str | None = None  # kind "html": CSS selector of the list (or of its links)
 
 
 @dataclass(frozen=True)
