@@ -75,6 +75,7 @@ _EPOCH_STEP = math.log(1.1)
 SUMMARY_WEIGHT = 0.3
 SUMMARY_CHARS = 300
 WHAT_DAMPING = 0.6
+RELATED_BAR = 0.5  # a story the feed links the item to needs half the usual similarity
 
 # Words that say what kind of item it is, not what it is about.
 BOILERPLATE = frozenset(
@@ -111,6 +112,7 @@ class _Doc:
     vector: _Vector | None = None
     epoch: int = -1
     embedding: Any = None
+    coverage: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,6 +380,7 @@ class Clusterer:
             weak=is_weak(item.title, features),
             contrast=frozenset(f for f in features.weights if f in groups),
             embedding=self._embedding(item),
+            coverage=tuple(item.coverage),
         )
 
     def _embedding(self, item: ClusterItem) -> Any:
@@ -421,6 +424,8 @@ class Clusterer:
                 postings[doc.story] = None  # most recently updated last
         if doc.url:
             self.by_url.setdefault(doc.url, doc.story)
+        for url in doc.coverage:  # the feed says these reports are this story
+            self.by_url.setdefault(url, doc.story)
         self._latest = max(self._latest, doc.ts)
         self._added += 1
         if self._added % PRUNE_EVERY == 0:
@@ -546,17 +551,24 @@ class Clusterer:
         doc = self._new_doc(item, item.id)
         self._current = doc.embedding
         best: tuple[float, float, int] | None = None
-        if item.url and item.url in self.by_url:
-            best = (1.0, 1.0, self.by_url[item.url])
+        known = self._known_story(item)
+        if known is not None:
+            best = (1.0, 1.0, known)
         elif not doc.weak:
             # Count the item's own features first, so the weights see it in the corpus.
             self.n_docs += 1
             self.df.update(doc.features.weights.keys())
             vector = self._vector(doc.features)
-            for sid in self._candidates(vector, doc.ts):
+            # stories the feed relates the item to are scored first, against a lower bar
+            linked = dict.fromkeys(self.by_url[u] for u in item.related if u in self.by_url)
+            candidates = dict(linked)
+            candidates.update(dict.fromkeys(self._candidates(vector, doc.ts)))
+            for sid in candidates:
                 top, support = self._story_score(
                     vector, doc.features.norm, doc.contrast, doc.ts, sid, give_up=True
                 )
+                if sid in linked:
+                    top = min(1.0, top / RELATED_BAR)
                 if top >= self.threshold and support > SUPPORT_SHARE:
                     key = (top, support, -sid)
                     if best is None or key > (best[0], best[1], -best[2]):
@@ -573,6 +585,16 @@ class Clusterer:
         self._current = None
         self._register(doc)
         return Assignment(item.id, story_id, score, new_story=new)
+
+    def _known_story(self, item: ClusterItem) -> int | None:
+        """The story that already holds the item's link, or one of the reports its feed
+        lists as the same story elsewhere (Google-News-style coverage)."""
+        if item.url and item.url in self.by_url:
+            return self.by_url[item.url]
+        for url in item.coverage:
+            if url in self.by_url:
+                return self.by_url[url]
+        return None
 
     def add_all(self, items: Iterable[ClusterItem]) -> list[Assignment]:
         """Assign many items in published order (ties by id); answers follow that order."""

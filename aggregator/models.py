@@ -114,6 +114,18 @@ class FetchResult:
 
 
 @dataclass(frozen=True)
+class RelatedLink:
+    """A link a feed item carries besides its own: an Atom ``<link rel="related">``
+    (``rel="related"``) or one of the other outlets' reports that a Google-News-style item
+    lists in its description (``rel="coverage"``: the same story elsewhere)."""
+
+    url: str
+    title: str = ""
+    outlet: str | None = None
+    rel: str = "related"
+
+
+@dataclass(frozen=True)
 class ParsedEntry:
     """One item as the feed gave it, before cleaning."""
 
@@ -125,6 +137,7 @@ class ParsedEntry:
     updated: datetime | None = None
     author: str | None = None
     categories: Sequence[str] = ()
+    related: Sequence[RelatedLink] = ()
 
 
 @dataclass(frozen=True)
@@ -160,6 +173,7 @@ class Entry:
     updated: datetime | None = None
     author: str | None = None
     categories: Sequence[str] = ()
+    related: Sequence[RelatedLink] = ()  # canonical http(s) links, deduplicated
 
 
 @dataclass(frozen=True)
@@ -172,6 +186,8 @@ class ClusterItem:
     source: str = ""
     summary: str | None = None
     url: str | None = None
+    coverage: Sequence[str] = ()  # URLs of the same story at other outlets (feed-given)
+    related: Sequence[str] = ()  # URLs the feed relates the item to
 
 
 @dataclass(frozen=True)
@@ -213,6 +229,7 @@ class EntryRecord:
     story_id: int | None = None
     region_hint: str | None = None
     topic_hint: str | None = None
+    related: Sequence[RelatedLink] = ()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from aggregator.models import Entry, ParsedEntry, ParsedFeed
+from aggregator.models import Entry, ParsedEntry, ParsedFeed, RelatedLink
 
 _TAG = re.compile(r"<[^>]*>")
 # script and style elements are code, not text: dropped whole (also when left unclosed)
@@ -381,9 +381,28 @@ def normalise_feed(feed: ParsedFeed, outlet_name: str, now: datetime) -> list[En
                 first_seen=now,
                 author=text_of(parsed.author) or None,
                 categories=tuple(dict.fromkeys(text_of(c) for c in parsed.categories if c)),
+                related=clean_related(parsed.related, link, base),
             )
         )
     return out
+
+
+def clean_related(
+    links: Sequence[RelatedLink], own: str | None, base: str
+) -> tuple[RelatedLink, ...]:
+    """Related links with canonical http(s) URLs and plain-text titles, each URL once, the
+    item's own link left out; a link given both as coverage and as related is coverage."""
+    out: dict[str, RelatedLink] = {}
+    for link in links:
+        url = canonical_url(link.url, base)
+        if url is None or url == own:
+            continue
+        clean = RelatedLink(
+            url, text_of(link.title, limit=300), text_of(link.outlet) or None, link.rel
+        )
+        if url not in out or (clean.rel == "coverage" and out[url].rel != "coverage"):
+            out[url] = clean
+    return tuple(out.values())
 
 
 def parser_differences(fast: ParsedFeed, robust: ParsedFeed) -> list[str]:

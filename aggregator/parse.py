@@ -30,9 +30,11 @@ from xml.parsers import expat
 
 import fastfeedparser
 import feedparser
+import lxml.html
+from lxml import etree
 
 from aggregator.errors import ParseError
-from aggregator.models import ParsedEntry, ParsedFeed
+from aggregator.models import ParsedEntry, ParsedFeed, RelatedLink
 
 # Parse errors that do not make a feed suspicious: a charset fixed up from the HTTP header.
 # NonXMLContentType: a well-formed feed served as text/html or without a Content-Type.
@@ -75,6 +77,59 @@ def _categories(entry: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(out)
 
 
+MAX_RELATED = 30  # links kept per item (a Google News item lists a handful)
+MAX_OUTLET_CHARS = 60
+_LIST_IN_HTML = re.compile(r"<(?:ol|ul)\b", re.I)
+
+
+def related_links(links: Any, summary: str | None, base: str = "") -> tuple[RelatedLink, ...]:
+    """The links an item carries besides its own: Atom ``<link rel="related">`` and the
+    ``<ol>``/``<ul>`` of other outlets' headlines a Google-News-style description holds.
+
+    A list item with text beside its link (the outlet's name, as in ``<a>Headline</a>
+    <font>Outlet</font>``) is another outlet's report of the same story (``coverage``); a
+    bare link is only ``related``. Hrefs are resolved against ``base``; normalise checks
+    them.
+    """
+    out: list[RelatedLink] = []
+    for link in links if isinstance(links, list | tuple) else ():
+        if not isinstance(link, Mapping) or link.get("rel") != "related":
+            continue
+        href = _text(link.get("href"))
+        if href:
+            title = _text(link.get("title")) or ""
+            out.append(RelatedLink(urljoin(base, href.strip()), title.strip(), None, "related"))
+    if summary and _LIST_IN_HTML.search(summary):
+        out.extend(_listed_links(summary, base))
+    return tuple(out[:MAX_RELATED])
+
+
+def _listed_links(summary: str, base: str) -> list[RelatedLink]:
+    try:
+        root = lxml.html.fragment_fromstring(summary, create_parent="div")
+    except (etree.ParserError, ValueError):
+        return []
+    out = []
+    for li in root.xpath(".//li[ancestor::ol or ancestor::ul]"):
+        anchors = li.xpath(".//a[@href]")
+        if not anchors:
+            continue
+        a = anchors[0]
+        title = " ".join(a.text_content().split())
+        href = str(a.get("href") or "").strip()
+        if not title or not href:
+            continue
+        rest = " ".join(li.text_content().split())
+        outlet = rest.replace(title, "", 1).strip(" \u00a0-–—|:")
+        if outlet and len(outlet) <= MAX_OUTLET_CHARS:
+            out.append(RelatedLink(urljoin(base, href), title, outlet, "coverage"))
+        else:
+            out.append(RelatedLink(urljoin(base, href), title, None, "related"))
+        if len(out) >= MAX_RELATED:
+            break
+    return out
+
+
 def _get(raw: Mapping[str, Any], key: str) -> Any:
     """A key as the parser stored it: plain ``dict.get`` skips FeedParserDict's aliasing
     (``updated_parsed`` silently falling back to ``published_parsed``, with a warning)."""
@@ -98,6 +153,7 @@ def _entry(raw: Mapping[str, Any]) -> ParsedEntry | None:
         updated=_datetime(_get(raw, "updated_parsed")),
         author=_text(_get(raw, "author")),
         categories=_categories(raw),
+        related=related_links(_get(raw, "links"), summary),
     )
 
 
@@ -296,15 +352,17 @@ def _declared_ids(body: bytes) -> frozenset[str]:
 def _fast_entry(raw: Mapping[str, Any], base: str, ids: frozenset[str] | None) -> ParsedEntry:
     """One fastfeedparser item (with a title: untitled feeds take the robust path)."""
     raw_link = _text(raw.get("link"))
+    summary = _text(raw.get("description")) or _text(raw.get("summary"))
     return ParsedEntry(
         title=raw["title"],
         link=urljoin(base, raw_link.strip()) if raw_link else None,
         guid=_fast_guid(raw, raw_link, ids),
-        summary=_text(raw.get("description")) or _text(raw.get("summary")),
+        summary=summary,
         published=_iso(raw.get("published")),
         updated=_iso(raw.get("updated")),
         author=_text(raw.get("author")),
         categories=_categories(raw),
+        related=related_links(raw.get("links"), summary, base),
     )
 
 

@@ -26,6 +26,7 @@ from aggregator.cluster import Clusterer
 from aggregator.config import Config
 from aggregator.errors import ParseError
 from aggregator.fetch import Fetcher
+from aggregator.htmlsource import parse_html_page
 from aggregator.models import (
     ClusterItem,
     EntryRecord,
@@ -60,6 +61,8 @@ class _Feed:
     moved_to: str | None = None
     moved_streak: int = 0
     fetch_url: str | None = None
+    kind: str = "feed"
+    selector: str | None = None
 
 
 def _process(
@@ -89,7 +92,16 @@ def _process(
         unchanged.append((result, when))
         return FeedReport(result.url, feed.name, "not_modified", 304), (), ()
     try:
-        parsed = parse_feed(result.url, result.body or b"", result.headers)
+        if feed.kind == "html":
+            parsed = parse_html_page(
+                result.url,
+                result.body or b"",
+                result.headers,
+                selector=feed.selector,
+                location=result.final_url,
+            )
+        else:
+            parsed = parse_feed(result.url, result.body or b"", result.headers)
     except ParseError as e:
         return _failed(store, result, feed, now, e.kind, e.message), (), ()
     entries = normalise_feed(parsed, feed.name, result.fetched_at)
@@ -173,6 +185,8 @@ def _item(entry: EntryRecord) -> ClusterItem:
         source=entry.feed_url,
         summary=entry.summary,
         url=entry.url,
+        coverage=tuple(r.url for r in entry.related if r.rel == "coverage"),
+        related=tuple(r.url for r in entry.related if r.rel != "coverage"),
     )
 
 
@@ -325,6 +339,7 @@ def run_pass(
     try:
         store.sync_sources(config.sources, started)
         states = store.feed_states(due_at=None if all_feeds else started)
+        selectors = {s.url: s.selector for s in config.sources}
         feeds = {
             row["url"]: _Feed(
                 name=row["name"],
@@ -337,6 +352,8 @@ def run_pass(
                 moved_to=row["moved_to"],
                 moved_streak=row["moved_streak"],
                 fetch_url=row["fetch_url"],
+                kind=row["kind"],
+                selector=selectors.get(row["url"]),
             )
             for row in store.feeds()
         }

@@ -11,6 +11,7 @@ Tables:
 * ``feeds`` - one row per source: config, HTTP validators, health, schedule;
 * ``entries`` - one row per item per feed, stable across fetches, with its story and labels;
 * ``stories`` - one row per story (its id is the id of the entry that opened it);
+* ``related_links`` - links an entry's item carries (other outlets' coverage, related);
 * ``fetch_log`` - one row per fetch attempt.
 """
 
@@ -20,7 +21,7 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ from aggregator.models import (
     FetchResult,
     Labels,
     ParsedFeed,
+    RelatedLink,
     Source,
     StoryRecord,
 )
@@ -196,6 +198,24 @@ def m003_feed_moves_and_gone(db: sqlite_utils.Database) -> None:
         db.execute(f"ALTER TABLE feeds ADD COLUMN {column}")
     db.execute("ALTER TABLE fetch_log ADD COLUMN requested_url TEXT")  # the URL asked for
     db.execute("ALTER TABLE fetch_log ADD COLUMN final_url TEXT")  # after redirects
+
+
+@migrations()
+def m004_related_links(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE related_links (
+            entry_id INTEGER NOT NULL REFERENCES entries(id), -- the item that carries it
+            position INTEGER NOT NULL,      -- order in the item (0 first)
+            url TEXT NOT NULL,              -- canonical link
+            title TEXT NOT NULL DEFAULT '', -- its headline, when the feed gives one
+            outlet TEXT,                    -- who published it (coverage lists name them)
+            rel TEXT NOT NULL,              -- coverage (same story, other outlet) or related
+            PRIMARY KEY (entry_id, position)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_related_links_url ON related_links(url)")
 
 
 def _dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
@@ -467,6 +487,8 @@ class Store:
                     )
                     assert cur.lastrowid is not None
                     new_ids.append(cur.lastrowid)
+                    if e.related:
+                        self._insert_related(cur.lastrowid, e.related)
                     continue
                 entry_id, title, summary, url, identity = row
                 if identity != e.identity:  # follow the feed's new identity for the row
@@ -475,6 +497,7 @@ class Store:
                         [e.identity, e.guid, entry_id],
                     )
                 changed = (title, summary, url) != (e.title, e.summary, e.url)
+                changed |= self._replace_related(entry_id, e.related)
                 if changed:
                     updated_ids.append(entry_id)
                     self.db.execute(
@@ -531,6 +554,41 @@ class Store:
             )
         return WriteResult(tuple(new_ids), tuple(updated_ids))
 
+    def _insert_related(self, entry_id: int, links: Sequence[RelatedLink]) -> None:
+        self.db.conn.executemany(
+            "INSERT INTO related_links (entry_id, position, url, title, outlet, rel) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [(entry_id, i, r.url, r.title, r.outlet, r.rel) for i, r in enumerate(links)],
+        )
+
+    def _replace_related(self, entry_id: int, links: Sequence[RelatedLink]) -> bool:
+        """Make an entry's stored related links ``links``; whether they changed."""
+        stored = self.db.execute(
+            "SELECT url, title, outlet, rel FROM related_links WHERE entry_id = ? "
+            "ORDER BY position",
+            [entry_id],
+        ).fetchall()
+        if [RelatedLink(*row) for row in stored] == list(links):
+            return False
+        self.db.execute("DELETE FROM related_links WHERE entry_id = ?", [entry_id])
+        self._insert_related(entry_id, links)
+        return True
+
+    def _with_related(self, records: list[EntryRecord]) -> list[EntryRecord]:
+        """``records`` with their related links filled in (one query per 500 entries)."""
+        found: dict[int, list[RelatedLink]] = {}
+        for chunk in _chunks(r.id for r in records):
+            rows = self.db.execute(
+                "SELECT entry_id, url, title, outlet, rel FROM related_links "
+                f"WHERE entry_id IN ({','.join('?' * len(chunk))}) ORDER BY entry_id, position",
+                chunk,
+            ).fetchall()
+            for row in rows:
+                found.setdefault(row[0], []).append(RelatedLink(*row[1:]))
+        if not found:
+            return records
+        return [replace(r, related=tuple(found[r.id])) if r.id in found else r for r in records]
+
     # -- entries and stories --------------------------------------------------------------
 
     _ENTRY_SELECT = """
@@ -578,14 +636,16 @@ class Store:
         if ids is None:
             sql = self._ENTRY_SELECT + (" WHERE " + " AND ".join(where) if where else "")
             sql += " ORDER BY e.published, e.id"
-            return [self._entry(r) for r in self.db.execute(sql, params).fetchall()]
+            return self._with_related(
+                [self._entry(r) for r in self.db.execute(sql, params).fetchall()]
+            )
         out: list[EntryRecord] = []
         for chunk in _chunks(ids):
             clauses = [*where, f"e.id IN ({','.join('?' * len(chunk))})"]
             sql = self._ENTRY_SELECT + " WHERE " + " AND ".join(clauses)
             out.extend(self._entry(r) for r in self.db.execute(sql, [*params, *chunk]))
         out.sort(key=lambda e: (e.published, e.id))
-        return out
+        return self._with_related(out)
 
     def assign(self, assignments: Mapping[int, int]) -> None:
         """Set each entry's story."""
@@ -636,8 +696,7 @@ class Store:
                 self._ENTRY_SELECT
                 + f" WHERE e.story_id IN ({','.join('?' * len(chunk))}) ORDER BY e.published, e.id"
             )
-            for row in self.db.execute(sql, chunk).fetchall():
-                rec = self._entry(row)
+            for rec in self._with_related([self._entry(r) for r in self.db.execute(sql, chunk)]):
                 assert rec.story_id is not None
                 out.setdefault(rec.story_id, []).append(rec)
         return out

@@ -89,7 +89,12 @@ def synced(store: Store, now: datetime) -> Store:
 
 # -- opening --------------------------------------------------------------------------------
 
-MIGRATIONS = ["m001_initial", "m002_embeddings", "m003_feed_moves_and_gone"]
+MIGRATIONS = [
+    "m001_initial",
+    "m002_embeddings",
+    "m003_feed_moves_and_gone",
+    "m004_related_links",
+]
 
 
 def test_migrations_apply_on_a_fresh_file_and_reopen_idempotently(
