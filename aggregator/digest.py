@@ -22,7 +22,15 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-from aggregator.models import GENERAL, REGIONS, TOPICS, WORLD, EntryRecord, StoryRecord
+from aggregator.models import (
+    GENERAL,
+    REGIONS,
+    TOPICS,
+    WORLD,
+    EntryRecord,
+    RelatedLink,
+    StoryRecord,
+)
 
 RANK_DOUBLING = timedelta(hours=24)  # one doubling of outlets is worth this much recency
 TOP_STORIES = 5  # the index opens with at most this many stories...
@@ -31,6 +39,7 @@ TIMELINE_MIN_OUTLETS = 5  # stories covered by this many outlets get a timeline
 RELATED_OPEN = 4  # related coverage is collapsed in <details> beyond this many reports
 RELATED_INDEX = 5  # the index lists this many other outlets per story, then links to the rest
 RELATED_MAX = 100  # a card lists at most this many other reports (newest), then a count
+LINKED_MAX = 10  # links the feeds attach to a story's reports, shown on full cards
 INDEX_PER_REGION = 10  # the index shows each region's best stories; its page has the rest
 SUMMARY_CHARS = 220  # the lead report's summary is cut to about this many characters
 TOPIC_LABELS = {"science-tech": "Science & tech"}
@@ -268,6 +277,7 @@ class StoryView:
     related_open: bool
     related_outlets: tuple[Link, ...]  # each other outlet's latest report
     related_more: int  # other reports beyond ``related``
+    linked: tuple[Link, ...]  # links the feeds attach (coverage lists, rel=related), not members
     change: str | None
     added: int
     timeline: Timeline | None
@@ -287,6 +297,34 @@ def _link(entry: EntryRecord) -> Link:
         published_iso=iso(entry.published),
         published_text=when(entry.published),
     )
+
+
+def linked_links(members: Sequence[EntryRecord]) -> tuple[Link, ...]:
+    """The links the members' feeds attach to them (other outlets' coverage first, then
+    related links), except the members' own, each once, at most ``LINKED_MAX``."""
+    own = {m.url for m in members if m.url}
+    found: dict[str, RelatedLink] = {}
+    for m in members:
+        for r in m.related:
+            if r.url not in own and r.url not in found:
+                found[r.url] = r
+    ordered = sorted(found.values(), key=lambda r: r.rel != "coverage")[:LINKED_MAX]
+    out = []
+    for r in ordered:
+        url = safe_url(r.url)
+        if url is None:
+            continue
+        host = urlsplit(url).hostname or url
+        out.append(
+            Link(
+                title=clean_text(r.title) or host,
+                url=url,
+                outlet=_outlet(r.outlet) if r.outlet else host,
+                published_iso="",
+                published_text="",
+            )
+        )
+    return tuple(out)
 
 
 def _clock(dt: datetime, other: datetime) -> str:
@@ -405,6 +443,7 @@ def story_view(
         related_open=len(others) <= RELATED_OPEN,
         related_more=max(0, len(others) - RELATED_MAX),
         related_outlets=tuple(links[m.id] for m in latest),
+        linked=linked_links(story.members),
         change=kind,
         added=added,
         timeline=timeline(story),

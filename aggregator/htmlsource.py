@@ -178,15 +178,27 @@ def _headline_link(a: lxml.html.HtmlElement) -> bool:
 
 
 def _is_heading(el: lxml.html.HtmlElement) -> bool:
+    """An element whose own text is one of :data:`HEADINGS` (linear: only ``el.text`` is
+    read, never a subtree's text), outside any link."""
     if el.tag == "a" or not isinstance(el.tag, str):
         return False
-    text = _clean(el.text_content())
+    text = el.text
     if not text or len(text) > MAX_HEADING_CHARS or _heading_key(text) not in HEADINGS:
         return False
-    # the innermost element carrying the text, never a link or a wrapper of other blocks
-    if any(_heading_key(_clean(c.text_content())) == _heading_key(text) for c in el):
-        return False
     return not any(anc.tag == "a" for anc in el.iterancestors())
+
+
+def _following(
+    heading: lxml.html.HtmlElement, container: lxml.html.HtmlElement
+) -> Iterator[lxml.html.HtmlElement]:
+    """The elements after ``heading``'s own text inside ``container``, in document order
+    (its own children first: an unclosed heading swallows the list that follows it)."""
+    yield from heading.iterdescendants()
+    node: lxml.html.HtmlElement | None = heading
+    while node is not None and node is not container:
+        for sibling in node.itersiblings():
+            yield from sibling.iter()
+        node = node.getparent()
 
 
 def _block_after(
@@ -203,14 +215,8 @@ def _block_after(
             break
         container = parent
         links: list[lxml.html.HtmlElement] = []
-        after = False
-        for el in container.iter():
-            if el is heading:
-                after = True
-                continue
-            if not after:
-                continue
-            if el in headings and not any(anc is heading for anc in el.iterancestors()):
+        for el in _following(heading, container):
+            if el in headings:
                 break
             if el.tag == "a":
                 verdict = judged.get(el)
@@ -224,16 +230,11 @@ def _block_after(
 
 
 def _automatic(root: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
-    found: list[lxml.html.HtmlElement] = []
-    for el in root.iter():  # document order
-        if _is_heading(el):
-            found.append(el)
-            if len(found) >= MAX_HEADINGS:
-                break
+    found = [el for el in root.iter() if _is_heading(el)]  # document order
     headings = set(found)
     judged: dict[lxml.html.HtmlElement, bool] = {}
     best: list[lxml.html.HtmlElement] = []
-    for heading in found:
+    for heading in found[:MAX_HEADINGS]:
         links = _block_after(heading, headings, judged)
         if len(links) > len(best):
             best = links
