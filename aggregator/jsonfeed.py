@@ -108,7 +108,7 @@ def _parse(url: str, body: bytes) -> ParsedFeed:
         found = "no items" if items is None else f"items is a JSON {_kind(items)}"
         raise ParseError(url, f"not a usable feed (a JSON object with {found}, not a list)")
     version = doc.get("version")
-    if version not in VERSIONS:
+    if not (isinstance(version, str) and version in VERSIONS):
         problems.append(_version_problem(version))
     reader = _Reader(url)
     title = reader.text(doc.get("title"))

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from aggregator import jsonfeed
 from aggregator.errors import AggregatorError, ParseError
@@ -533,6 +535,93 @@ def _check_shape(parsed: ParsedFeed) -> None:
                 text.encode("utf-8")  # no lone surrogates
         assert isinstance(e.categories, tuple)
         for when in (e.published, e.updated):
+            assert when is None or when.tzinfo is UTC
+
+
+# -- property tests ------------------------------------------------------------------------
+
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(st.characters(codec=None), max_size=30),  # surrogates included
+    st.sampled_from(
+        ["2026-01-15T09:30:00Z", "2026-01-15t09:30:00+05:30", "/relative", "http://[x"]
+    ),
+)
+_json = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+_FIELDS = [
+    "id",
+    "url",
+    "external_url",
+    "title",
+    "summary",
+    "content_text",
+    "content_html",
+    "date_published",
+    "date_modified",
+    "author",
+    "authors",
+    "tags",
+]
+_items = st.one_of(st.fixed_dictionaries({}, optional=dict.fromkeys(_FIELDS, _json)), _json)
+_docs = st.fixed_dictionaries(
+    {"items": st.lists(_items, max_size=5)},
+    optional={
+        "version": st.one_of(st.sampled_from([V1, V11, "https://jsonfeed.org/version/9"]), _json),
+        "title": _json,
+        "home_page_url": st.one_of(
+            st.sampled_from(["https://h.example/a/", "/rel/", "http://[x"]), _json
+        ),
+        "author": _json,
+        "authors": _json,
+    },
+)
+
+
+@settings(derandomize=True, database=None, deadline=None, max_examples=300)
+@given(_docs)
+def test_any_feed_shaped_document_gives_a_usable_parse(doc: dict[str, Any]) -> None:
+    body = json.dumps(doc).encode()  # ensure_ascii: lone surrogates become escapes
+    _check_shape(parse_json_feed(URL, body))
+
+
+@settings(derandomize=True, database=None, deadline=None, max_examples=300)
+@given(st.one_of(st.binary(max_size=200), _json.map(lambda v: json.dumps(v).encode())))
+@example(b'{"items": [' + b"[" * 5000 + b"]" * 5000 + b"]}")
+@example(b"\xef\xbb\xbf{")
+@example(b"\xff\xfe")
+def test_any_bytes_give_a_parse_or_a_parse_error(body: bytes) -> None:
+    try:
+        parsed = parse_json_feed(URL, body)
+    except ParseError as e:
+        message = str(e)
+    else:
+        _check_shape(parsed)
+        return
+    assert "\n" not in message
+
+
+@settings(derandomize=True, database=None, deadline=None, max_examples=200)
+@given(st.binary(max_size=64), st.dictionaries(st.text(max_size=20), st.text(max_size=40)))
+def test_looks_like_json_feed_never_raises(body: bytes, headers: dict[str, str]) -> None:
+    assert isinstance(looks_like_json_feed(body, headers), bool)
+
+
+def test_dates_never_raise() -> None:
+    # every character position of a good date replaced by a few odd ones
+    good = "2026-01-15T09:30:00.5+05:30"
+    for i in range(len(good)):
+        for c in "9Zz+-:. \x00\ud800٣":
+            value = good[:i] + c + good[i + 1 :]
+            when = jsonfeed._date(value)
             assert when is None or when.tzinfo is UTC
 
 
