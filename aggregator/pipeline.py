@@ -18,11 +18,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
-from aggregator.classify import Classifier, story_labels
-from aggregator.cluster import Clusterer
 from aggregator.config import Config
 from aggregator.errors import ParseError
 from aggregator.fetch import Fetcher
@@ -40,6 +39,10 @@ from aggregator.normalise import normalise_feed
 from aggregator.parse import parse_feed
 from aggregator.schedule import moved, next_fetch_after_failure, next_fetch_after_success
 from aggregator.store import Store
+
+if TYPE_CHECKING:
+    from aggregator.classify import Classifier
+    from aggregator.cluster import Clusterer
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +204,9 @@ def update_stories(
 ) -> set[int]:
     """Label the given entries, cluster those without a story, and rewrite every story they
     touch. Returns the ids of the stories written."""
-    settings = config.settings
+    from aggregator.classify import Classifier  # labelling and clustering load on demand:
+
+    settings = config.settings  # a pass where nothing changed never needs them
     entries = store.entries(ids=entry_ids)
     # a big batch is labelled in a second process while this one clusters (both cores)
     labelling = _label_elsewhere(config, entries) if classifier is None else None
@@ -231,6 +236,8 @@ PARALLEL_LABELS = 3000  # fewer entries are labelled faster here than a worker s
 
 
 def _label_batch(taxonomy: Taxonomy, entries: Sequence[EntryRecord]) -> dict[int, Labels]:
+    from aggregator.classify import Classifier
+
     classifier = Classifier.for_taxonomy(taxonomy)
     return {e.id: label(classifier, e) for e in entries}
 
@@ -271,6 +278,9 @@ def _label_elsewhere(config: Config, entries: Sequence[EntryRecord]) -> _Labelli
 
 def make_clusterer(config: Config) -> Clusterer:
     """The clusterer the settings describe (with embeddings when ``semantic`` is on)."""
+    from aggregator.classify import Classifier
+    from aggregator.cluster import Clusterer
+
     settings = config.settings
     embedder = None
     if settings.semantic:
@@ -307,6 +317,8 @@ def write_stories(
     store: Store, clusterer: Clusterer, story_ids: Iterable[int], now: datetime
 ) -> None:
     """Rewrite the rows of ``story_ids`` from their members (lead, counts, labels)."""
+    from aggregator.classify import story_labels
+
     ids = sorted(set(story_ids))
     members = store.story_members(ids)
     labels = store.entry_labels(m.id for ms in members.values() for m in ms)
@@ -331,8 +343,6 @@ def run_pass(
     progress: Progress | None = None,
 ) -> PassReport:
     """Fetch the due feeds (every feed with ``all_feeds``), store, cluster, label, render."""
-    from aggregator.render import render_site  # render is the last stage; imported late
-
     started = now or utcnow()
     settings = config.settings
     store = Store.open(settings.database)
@@ -395,6 +405,8 @@ def run_pass(
         clock = time.perf_counter()
         rendered: Sequence[str] = ()
         if render and needs_render(config, bool(touched), started):
+            from aggregator.render import render_site  # the last stage, loaded when it runs
+
             rendered = render_site(store, config, started)
         seconds["render"] = time.perf_counter() - clock
         log.info("pass: %s", ", ".join(f"{stage} {secs:.2f} s" for stage, secs in seconds.items()))
@@ -456,6 +468,8 @@ def recluster(
 
     Returns (entries clustered, stories written). Entries before ``since`` keep their stories.
     """
+    from aggregator.classify import Classifier
+
     now = now or utcnow()
     settings = config.settings
     store = Store.open(settings.database)

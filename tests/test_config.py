@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from aggregator.config import DEFAULT_USER_AGENT, Config, Settings, load_config
 from aggregator.errors import AggregatorError, ConfigError
@@ -329,3 +330,22 @@ def test_settings_table_and_dataclass_defaults_agree() -> None:
             setting.check(setting.default, setting.name) if setting.default is not None else None
         )
         assert getattr(defaults, setting.name) == expected, setting.name
+
+
+def test_both_yaml_loaders_read_the_same_document() -> None:
+    """libyaml reads documents without '&' (no anchor possible); the pure-Python strict
+    loader reads the rest; both refuse duplicate keys and agree on every value."""
+    from aggregator import config as config_module
+
+    doc = (
+        "settings:\n  interval: 30m\n  semantic: false\nsources:\n"
+        "  - url: https://a.example/rss?x=1\n    name: 'A: \"quoted\"'\n"
+        "  - {url: 'https://b.example/feed', region: Europe}\n"
+    )
+    fast = config_module._load_yaml(doc)
+    slow = yaml.load(doc, Loader=config_module._NoAliasComposer)
+    assert fast == slow
+    with_amp = doc.replace("?x=1", "?x=1&y=2")  # '&' sends it to the strict loader
+    assert config_module._load_yaml(with_amp)["sources"][0]["url"].endswith("&y=2")
+    with pytest.raises(ConfigError, match="duplicate key 'a'"):
+        config_module._load_yaml("a: 1\na: 2\n")
