@@ -304,10 +304,12 @@ def test_an_empty_feed_is_not_an_error() -> None:
             "version 'https://example.com/my-format' is not a JSON Feed version",
         ),
         (1.1, "version is a JSON number, not a JSON Feed version"),
+        (["1.1"], "version is a JSON array, not a JSON Feed version"),  # not hashable
+        ({"v": 1}, "version is a JSON object, not a JSON Feed version"),
         (None, "no JSON Feed version"),
     ],
 )
-def test_versions(version: str | float | None, message: str | None) -> None:
+def test_versions(version: Any, message: str | None) -> None:
     doc: dict[str, Any] = {
         "title": "T",
         "items": [{"id": "1", "title": "A", "url": "https://v.example/1"}],
