@@ -34,6 +34,7 @@ import lxml.html
 from lxml import etree
 
 from aggregator.errors import ParseError
+from aggregator.jsonfeed import looks_like_json_feed, parse_json_feed
 from aggregator.models import ParsedEntry, ParsedFeed, RelatedLink
 
 # Parse errors that do not make a feed suspicious: a charset fixed up from the HTTP header.
@@ -160,6 +161,8 @@ def _entry(raw: Mapping[str, Any]) -> ParsedEntry | None:
 def parse_feed(url: str, body: bytes, headers: Mapping[str, str] | None = None) -> ParsedFeed:
     """Parse a feed body fetched from ``url`` with its response ``headers``."""
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    if looks_like_json_feed(body, response_headers):
+        return parse_json_feed(url, body)
     body, response_headers = repair_charset(body, response_headers)
     if fast_path_fits(body, response_headers):
         fast = fast_parse(url, body, response_headers.get("content-location"))
