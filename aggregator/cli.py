@@ -293,6 +293,69 @@ def feeds_enable(ctx: click.Context, url: str) -> None:
     click.echo(f"{url}: enabled; it is fetched on the next pass")
 
 
+def _config_path(ctx: click.Context) -> Path:
+    path: Path = ctx.find_root().obj["config_path"]
+    return path
+
+
+@feeds.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def feeds_import(ctx: click.Context, file: Path) -> None:
+    """Add the feeds of an OPML file to feeds.yaml.
+
+    Every outline with an xmlUrl becomes a source; enclosing folders named after a region
+    (Europe, Middle East, ...) or a topic (politics, economy, ...) give its hints, other
+    folder names are ignored. Sources already in feeds.yaml are skipped. The file keeps its
+    comments and order, and is only written when the result is valid."""
+    from aggregator.errors import ConfigError
+    from aggregator.feedsfile import add_sources, partition
+    from aggregator.opml import read_opml
+
+    config = _config(ctx)
+    path = _config_path(ctx)
+    with errors_as_messages(ctx):
+        try:
+            data = file.read_bytes()
+        except OSError as e:
+            raise ConfigError(f"{file}: cannot read: {e.strerror or e}") from e
+        found = read_opml(data, file=str(file), taxonomy=config.taxonomy)
+        new, skipped = partition(config.sources, found)
+        if new:
+            add_sources(path, new)
+    for source, why in skipped:
+        click.echo(f"skipped {source.url}: {why}")
+    click.echo(f"{file}: {len(new)} added to {path}, {len(skipped)} skipped")
+
+
+@feeds.command("export")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@click.pass_context
+def feeds_export(ctx: click.Context, output: Path | None) -> None:
+    """Write the sources as OPML 2.0, in folders by region, then topic.
+
+    Every field (kind, hints, interval, selector) is kept in aggregator* attributes, so
+    `aggregator feeds import` reads the file back without loss."""
+    from aggregator.feedsfile import write_atomic
+    from aggregator.opml import write_opml
+
+    config = _config(ctx)
+    text = write_opml(config.sources)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        write_atomic(output, text.encode("utf-8"))
+    except OSError as e:
+        raise click.ClickException(f"{output}: cannot write: {e.strerror or e}") from e
+    click.echo(f"{output}: {len(config.sources)} sources", err=True)
+
+
 @cli.command()
 @click.pass_context
 def render(ctx: click.Context) -> None:
