@@ -11,7 +11,7 @@ import email.utils
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from aggregator.normalise import canonical_url
 
 if TYPE_CHECKING:
     from aggregator.health import FeedHealth
+    from aggregator.models import FetchResult, Source
 
 log = logging.getLogger("aggregator")
 
@@ -298,6 +299,122 @@ def _config_path(ctx: click.Context) -> Path:
     return path
 
 
+@feeds.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per source instead.")
+@click.pass_context
+def feeds_list(ctx: click.Context, as_json: bool) -> None:
+    """Every source in feeds.yaml: kind, region/topic hints and health.
+
+    Health (state, entries, failures, last success, next fetch, last problem) comes from the
+    database; before the first run there is none, and every source shows as new."""
+    from aggregator.health import health
+    from aggregator.store import Store
+
+    config = _config(ctx)
+    now = datetime.now(UTC)
+    rows: dict[str, tuple[FeedHealth, dict[str, Any]]] = {}
+    database = config.settings.database
+    exists = Path(database).exists()  # never created just to be listed
+    with errors_as_messages(ctx):
+        if exists:
+            store = Store.open(database)
+            try:
+                store.sync_sources(config.sources, now)
+                rows = {row["url"]: (health(row), row) for row in store.feed_health()}
+            finally:
+                store.close()
+    listed: list[tuple[Source, FeedHealth, dict[str, Any]]] = []
+    for source in config.sources:
+        state, row = rows.get(source.url) or (_never_fetched(source), {})
+        listed.append((source, state, row))
+    if as_json:
+        for source, state, row in listed:
+            record = {
+                "url": source.url,
+                "name": source.name,
+                "kind": source.kind,
+                "region": source.region,
+                "topic": source.topic,
+                "interval": source.interval.total_seconds() if source.interval else None,
+                "selector": source.selector,
+                "state": state.state,
+                "entries": state.entries,
+                "failures": state.failures,
+                "last_success": state.last_success.isoformat() if state.last_success else None,
+                "last_error": row.get("last_error"),
+                "last_error_at": row.get("last_error_at"),
+                "next_fetch": state.next_fetch.isoformat() if state.next_fetch else None,
+                "problem": state.problem,
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+        return
+    _sources_table(listed, now)
+    kinds = ", ".join(
+        f"{sum(s.kind == kind for s in config.sources)} {kind}"
+        for kind in sorted({s.kind for s in config.sources})
+    )
+    click.echo(f"{len(config.sources)} sources" + (f" ({kinds})" if kinds else ""))
+    if not exists:
+        click.echo(f"no database yet ({database}): health shows after the first run")
+
+
+def _never_fetched(source: Source) -> FeedHealth:
+    from aggregator.health import NEW, FeedHealth
+
+    return FeedHealth(
+        url=source.url,
+        name=source.name,
+        state=NEW,
+        entries=0,
+        failures=0,
+        last_success=None,
+        next_fetch=None,
+        problem=None,
+    )
+
+
+def _sources_table(
+    listed: Sequence[tuple[Source, FeedHealth, dict[str, Any]]], now: datetime
+) -> None:
+    from aggregator.health import ago
+
+    rows = [
+        (
+            source.name[:28],
+            source.kind,
+            source.region or "-",
+            source.topic or "-",
+            f.state,
+            f"{f.entries:,}",
+            str(f.failures) if f.failures else "",
+            ago(f.last_success, now),
+            ago(f.next_fetch, now) if f.state != "disabled" else "-",
+            (f.problem or "")[:60],
+        )
+        for source, f, _row in listed
+    ]
+    head = (
+        "source",
+        "kind",
+        "region",
+        "topic",
+        "state",
+        "entries",
+        "fails",
+        "last success",
+        "next fetch",
+        "last problem",
+    )
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    for n, r in enumerate([head, *rows]):
+        line = "  ".join(
+            c.rjust(w) if i in (5, 6) else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        style = {"failing": "yellow", "disabled": "red"}.get(r[4]) if n else None
+        click.secho(line.rstrip(), fg=style, bold=n == 0)
+
+
 @feeds.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
@@ -354,6 +471,176 @@ def feeds_export(ctx: click.Context, output: Path | None) -> None:
     except OSError as e:
         raise click.ClickException(f"{output}: cannot write: {e.strerror or e}") from e
     click.echo(f"{output}: {len(config.sources)} sources", err=True)
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--name", help="Outlet name (default: the feed's title, else the host name).")
+@click.option("--region", help="Region hint, such as Europe or 'Middle East'.")
+@click.option("--topic", help="Topic hint, such as politics or economy.")
+@click.option(
+    "--pick",
+    type=click.IntRange(min=1),
+    help="When the page links to several feeds: the number of the one to add.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["feed", "html"]),
+    help="Add the URL as this kind without fetching it (html: a page of headline links).",
+)
+@click.option("--selector", help="With --kind html: CSS selector of the list of links.")
+@click.pass_context
+def feeds_add(
+    ctx: click.Context,
+    url: str,
+    name: str | None,
+    region: str | None,
+    topic: str | None,
+    pick: int | None,
+    kind: str | None,
+    selector: str | None,
+) -> None:
+    """Add a source to feeds.yaml, finding the feed when URL is a web page.
+
+    URL is fetched: a feed (RSS, Atom, JSON Feed) is added as it is; an HTML page's
+    advertised feeds (<link rel="alternate">) are listed, and the only one, or the one
+    chosen with --pick (or at the prompt on a terminal), is added. The file keeps its
+    comments and order."""
+    from aggregator.config import check_selector, check_url
+    from aggregator.feedsfile import add_sources, default_name
+    from aggregator.models import Source
+
+    config = _config(ctx)
+    path = _config_path(ctx)
+    if selector is not None and kind != "html":
+        raise click.UsageError("--selector needs --kind html")
+    with errors_as_messages(ctx):
+        url = check_url(url, "URL")
+        _refuse_duplicate(config, url, path)
+        hints = (
+            _hint(region, config.taxonomy.regions, "--region"),
+            _hint(topic, config.taxonomy.topics, "--topic"),
+        )
+        if name is not None and not name.strip():
+            raise click.BadParameter("must not be empty", param_hint="--name")
+        title = None
+        if kind is None:
+            url, title = _find_feed(config, url, pick)
+            _refuse_duplicate(config, url, path)
+        source = Source(
+            url=url,
+            name=(name or title or default_name(url)).strip(),
+            kind=kind or "feed",
+            region=hints[0],
+            topic=hints[1],
+            selector=check_selector(selector.strip(), "--selector") if selector else None,
+        )
+        add_sources(path, [source])
+    click.echo(f"added {source.name} ({source.url}) to {path}")
+
+
+def _hint(value: str | None, names: Sequence[str], option: str) -> str | None:
+    from aggregator.opml import match_name
+
+    if value is None:
+        return None
+    found = match_name(value, names)
+    if found is None:
+        raise click.BadParameter(f"expected one of {', '.join(names)}", param_hint=option)
+    return found
+
+
+def _refuse_duplicate(config: Config, url: str, path: Path) -> None:
+    from aggregator.feedsfile import url_key
+
+    for source in config.sources:
+        if url_key(source.url) == url_key(url):
+            raise click.ClickException(f"{path}: already has {url} (as {source.name!r})")
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _find_feed(config: Config, url: str, pick: int | None) -> tuple[str, str | None]:
+    """The feed to add for ``url`` and its title: ``url`` itself when it is a feed, else
+    the feed its page advertises (the only one, or the one picked)."""
+    from aggregator.discover import FEED, HTML, discover, sniff
+
+    result = _fetch(config, url)
+    body = result.body or b""
+    found = sniff(body, result.headers.get("content-type"))
+    if found == FEED:
+        return result.permanent_redirect or url, _feed_title(url, body, result.headers)
+    if found != HTML:
+        kind = result.headers.get("content-type") or "no Content-Type"
+        raise click.ClickException(f"{url}: neither a feed nor an HTML page ({kind})")
+    candidates = discover(result.final_url or url, body)
+    if not candidates:
+        raise click.ClickException(
+            f"{url}: the page advertises no feed; to follow its headline links, "
+            "add it with --kind html"
+        )
+    if len(candidates) > 1 or (pick or 1) > 1:
+        for n, c in enumerate(candidates, 1):
+            click.echo(f"{n}. {c.title or '(untitled)'} [{c.type}] {c.url}")
+    if pick is not None:
+        if pick > len(candidates):
+            raise click.BadParameter(
+                f"the page lists {len(candidates)} feed(s); pick 1 to {len(candidates)}",
+                param_hint="--pick",
+            )
+        chosen = candidates[pick - 1]
+    elif len(candidates) == 1:
+        chosen = candidates[0]
+    elif _interactive():
+        chosen = candidates[
+            click.prompt("Add which feed", type=click.IntRange(1, len(candidates))) - 1
+        ]
+    else:
+        raise click.ClickException(
+            f"{url}: the page lists {len(candidates)} feeds; choose one with --pick N"
+        )
+    feed = _fetch(config, chosen.url)
+    if sniff(feed.body or b"", feed.headers.get("content-type")) != FEED:
+        raise click.ClickException(
+            f"{chosen.url}: the page links to it as a feed, but it is not one"
+        )
+    title = _feed_title(chosen.url, feed.body or b"", feed.headers)
+    return feed.permanent_redirect or chosen.url, title
+
+
+def _fetch(config: Config, url: str) -> FetchResult:
+    """One GET through the pipeline's fetcher (limits, User-Agent, redirects)."""
+    from aggregator.errors import FetchError
+    from aggregator.fetch import Fetcher
+    from aggregator.models import FeedState
+
+    s = config.settings
+    fetcher = Fetcher(
+        user_agent=s.user_agent,
+        timeout=s.timeout,
+        connect_timeout=s.connect_timeout,
+        max_body_bytes=s.max_body_bytes,
+    )
+    # stream() runs the request on an event loop in its own thread: with fetch_all's
+    # asyncio.run on this thread, coverage stopped recording this frame's lines after an
+    # httpx request (seen on CPython 3.11 with coverage 7.17)
+    [result] = fetcher.stream([FeedState(url)])
+    if result.error:
+        raise FetchError(url, result.error)
+    return result
+
+
+def _feed_title(url: str, body: bytes, headers: Mapping[str, str]) -> str | None:
+    from aggregator.errors import ParseError
+    from aggregator.parse import parse_feed
+
+    try:
+        title = parse_feed(url, body, headers).title
+    except ParseError:
+        return None
+    return " ".join((title or "").split()) or None
 
 
 @cli.command()
