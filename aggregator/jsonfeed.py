@@ -14,10 +14,12 @@ one ``json.loads``. Anything that is not a JSON object with an ``items`` list, i
 invalid JSON (the spec advises against using partial data), raises
 :class:`~aggregator.errors.ParseError`; so does JSON nested too deeply for Python to read.
 Everything else is kept and flagged ``bozo``: undecodable bytes and lone surrogates are
-replaced, items that are not objects are skipped, fields of the wrong type are ignored,
-items without an ``id`` are kept (normalise falls back to the link, as for RSS items
-without a GUID), and an unknown or missing ``version`` is read as the versions we know.
-Duplicate keys are allowed by Python's JSON reader: the last one wins.
+replaced, items that are not objects are skipped, fields of the wrong type are ignored (a
+bare string is read as an author's name or as one tag), items without an ``id`` are kept
+(normalise falls back to the link, as for RSS items without a GUID), and an unknown or
+missing ``version`` is read as 1.1. Dates that are strings but not RFC 3339 are None without
+a flag, as in the RSS path. Duplicate keys are allowed by Python's JSON reader: the last one
+wins.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def looks_like_json_feed(body: bytes, headers: Mapping[str, str]) -> bool:
     """Whether ``body`` should be read as JSON Feed rather than XML: it starts with ``{``
     (after whitespace and a byte order mark), or it does not start with ``<`` and its
     Content-Type is a JSON one. A body that starts with ``<`` is XML whatever its header
-    says (servers do label RSS application/json)."""
+    says (a mislabelled RSS feed still reaches feedparser)."""
     if body[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE) or body[:4] == codecs.BOM_UTF32_BE:
         body = body[:1024].decode(json.detect_encoding(body), "ignore").encode("utf-8")
     first = _FIRST.match(body)
@@ -111,8 +113,8 @@ def _parse(url: str, body: bytes) -> ParsedFeed:
     if not (isinstance(version, str) and version in VERSIONS):
         problems.append(_version_problem(version))
     reader = _Reader(url)
-    title = reader.text(doc.get("title"))
-    link = reader.url(doc.get("home_page_url"))
+    title = reader.text(doc.get("title"), "title")
+    link = reader.url(doc.get("home_page_url"), "home_page_url")
     if link and urlsplit(link).scheme in ("http", "https"):
         reader.base = link
     feed_author = reader.author(doc)
@@ -134,6 +136,8 @@ def _parse(url: str, body: bytes) -> ParsedFeed:
         )
     if without_id:
         problems.append(_count(without_id, "item has no id", "items have no id"))
+    if reader.wrong:
+        problems.append(f"fields of the wrong type ignored: {', '.join(reader.wrong)}")
     if reader.surrogates:
         problems.append("lone surrogates in strings (replaced)")
     return ParsedFeed(
@@ -175,16 +179,22 @@ def _version_problem(version: Any) -> str:
 
 
 class _Reader:
-    """Field readers for one document: they turn wrong types into None, resolve URLs
-    against ``base`` and note whether any string held a lone surrogate."""
+    """Field readers for one document: they turn wrong types into None, resolve URLs against
+    ``base``, and note the fields that had a wrong type and whether any string held a lone
+    surrogate. JSON null counts as an absent field."""
 
     def __init__(self, base: str) -> None:
         self.base = base
         self.surrogates = False
+        self.wrong: dict[str, None] = {}  # names of fields of the wrong type, in order seen
 
-    def text(self, value: Any) -> str | None:
+    def text(self, value: Any, field: str) -> str | None:
         """A non-blank string as given, else None."""
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str):
+            if value is not None:
+                self.wrong[field] = None
+            return None
+        if not value.strip():
             return None
         if not value.isascii():
             try:
@@ -194,8 +204,8 @@ class _Reader:
                 return value.translate(_SURROGATES)
         return value
 
-    def url(self, value: Any) -> str | None:
-        raw = self.text(value)
+    def url(self, value: Any, field: str) -> str | None:
+        raw = self.text(value, field)
         if raw is None:
             return None
         try:
@@ -204,7 +214,8 @@ class _Reader:
             return None
 
     def guid(self, value: Any) -> str | None:
-        """``id``: a string, or a number turned into its digits (1.0 allowed numbers)."""
+        """``id``: a string, or a number turned into its digits (1.0 allowed numbers). Any
+        other value is no id, which is counted apart."""
         if isinstance(value, bool):
             return None
         if isinstance(value, int):
@@ -215,36 +226,43 @@ class _Reader:
             if not math.isfinite(value):
                 return None
             return str(int(value)) if value.is_integer() else repr(value)
-        return self.text(value)
+        return self.text(value, "id") if isinstance(value, str) else None
 
     def author(self, raw: Mapping[str, Any]) -> str | None:
         """The first named author: 1.1 ``authors``, else 1.0 ``author`` (a bare name too)."""
         authors = raw.get("authors")
         if isinstance(authors, list):
             for candidate in authors:
-                name = self._name(candidate)
+                name = self._name(candidate, "authors")
                 if name:
                     return name
-        return self._name(raw.get("author"))
+        elif authors is not None:
+            self.wrong["authors"] = None
+        return self._name(raw.get("author"), "author")
 
-    def _name(self, value: Any) -> str | None:
-        return self.text(value.get("name") if isinstance(value, dict) else value)
+    def _name(self, value: Any, field: str) -> str | None:
+        return self.text(value.get("name") if isinstance(value, dict) else value, field)
 
     def tags(self, value: Any) -> tuple[str, ...]:
         out: list[str] = []
         for tag in value if isinstance(value, list) else [value]:
-            term = self.text(tag)
+            term = self.text(tag, "tags")
             if term and term.strip() not in out:
                 out.append(term.strip())
         return tuple(out)
 
+    def date(self, value: Any, field: str) -> datetime | None:
+        if value is not None and not isinstance(value, str):
+            self.wrong[field] = None
+        return _date(value)
+
     def entry(self, raw: Mapping[str, Any], feed_author: str | None) -> ParsedEntry | None:
-        title = self.text(raw.get("title"))
-        link = self.url(raw.get("url")) or self.url(raw.get("external_url"))
+        title = self.text(raw.get("title"), "title")
+        link = self.url(raw.get("url"), "url") or self.url(raw.get("external_url"), "external_url")
         summary = (
-            self.text(raw.get("summary"))
-            or self.text(raw.get("content_text"))
-            or self.text(raw.get("content_html"))
+            self.text(raw.get("summary"), "summary")
+            or self.text(raw.get("content_text"), "content_text")
+            or self.text(raw.get("content_html"), "content_html")
         )
         if not title:
             if not summary and not link:
@@ -255,8 +273,8 @@ class _Reader:
             link=link,
             guid=self.guid(raw.get("id")),
             summary=summary,
-            published=_date(raw.get("date_published")),
-            updated=_date(raw.get("date_modified")),
+            published=self.date(raw.get("date_published"), "date_published"),
+            updated=self.date(raw.get("date_modified"), "date_modified"),
             author=self.author(raw) or feed_author,
             categories=self.tags(raw.get("tags")),
         )

@@ -152,18 +152,21 @@ def test_relative_urls_without_a_home_page_resolve_against_the_feed_url() -> Non
 
 
 @pytest.mark.parametrize(
-    ("home", "link"),
+    ("home", "link", "bozo_message"),
     [
-        ("mailto:desk@news.example", "mailto:desk@news.example"),
-        ("http://[oops", None),
-        (["https://a.example/"], None),
-        ("  ", None),
+        ("mailto:desk@news.example", "mailto:desk@news.example", None),
+        ("http://[oops", None, None),
+        ("  ", None, None),
+        (["https://a.example/"], None, "fields of the wrong type ignored: home_page_url"),
     ],
 )
-def test_a_home_page_that_is_not_a_web_url_is_not_a_base(home: Any, link: str | None) -> None:
+def test_a_home_page_that_is_not_a_web_url_is_not_a_base(
+    home: Any, link: str | None, bozo_message: str | None
+) -> None:
     body = feed([{"id": "1", "title": "A", "url": "story/1"}], home_page_url=home)
     parsed = parse_json_feed(URL, body)
     assert parsed.link == link
+    assert parsed.bozo_message == bozo_message
     assert parsed.entries[0].link == "https://news.example/feeds/story/1"
 
 
@@ -233,7 +236,6 @@ def test_dates() -> None:
         None,  # February 30th
         None,  # year 9999 at -01:00 is past the end of datetime in UTC
         None,  # RFC 822 is not RFC 3339
-        None,  # a number
         None,  # empty
         None,  # a leap second
     ]
@@ -245,24 +247,49 @@ def test_dates() -> None:
 
 
 def test_a_very_long_date_is_not_read() -> None:
-    assert (
-        one(
-            {"id": "1", "title": "A", "date_published": "2026-01-15T09:30:00Z" + " " * 100}
-        ).published
-        is None
-    )
+    padded = "2026-01-15T09:30:00Z" + " " * 100
+    assert one({"id": "1", "title": "A", "date_published": padded}).published is None
 
 
 def test_tags_become_categories() -> None:
-    entry = one({"id": "1", "title": "A", "tags": ["World", " Africa ", "World", "", 3, "Africa"]})
-    assert entry.categories == ("World", "Africa")
+    parsed = parse_json_feed(
+        URL, feed([{"id": "1", "title": "A", "tags": ["World", " Africa ", "World", "", "Africa"]}])
+    )
+    assert parsed.entries[0].categories == ("World", "Africa")
+    assert parsed.bozo is False
+
+
+def test_a_tag_that_is_not_a_string_is_ignored_and_flagged() -> None:
+    parsed = parse_json_feed(URL, feed([{"id": "1", "title": "A", "tags": ["World", 3, ["x"]]}]))
+    assert parsed.entries[0].categories == ("World",)
+    assert parsed.bozo_message == "fields of the wrong type ignored: tags"
+
+
+def test_a_bare_string_is_one_tag_or_an_author_name() -> None:
+    parsed = parse_json_feed(
+        URL, feed([{"id": "1", "title": "A", "tags": "World", "author": "Ana"}])
+    )
+    assert (parsed.entries[0].categories, parsed.entries[0].author) == (("World",), "Ana")
+    assert parsed.bozo is False
+
+
+def test_null_fields_are_absent_fields() -> None:
+    fields = ["url", "external_url", "summary", "content_text", "date_published", "date_modified"]
+    item = {"id": "1", "title": "A", "authors": None, "author": None, "tags": None}
+    parsed = parse_json_feed(URL, feed([item | dict.fromkeys(fields)], home_page_url=None))
+    assert parsed.entries == (ParsedEntry(title="A", guid="1"),)
+    assert parsed.bozo is False
 
 
 def test_wrong_types_everywhere_give_a_partial_parse() -> None:
     parsed = parse("wrong-types.json")
     assert (parsed.title, parsed.link) == (None, None)
     assert parsed.bozo is True
-    assert parsed.bozo_message == "5 items are not objects (skipped); 1 item has no id"
+    assert parsed.bozo_message == (
+        "5 items are not objects (skipped); 1 item has no id; fields of the wrong type ignored: "
+        "title, home_page_url, authors, url, external_url, summary, content_text, "
+        "date_published, date_modified, author, tags"
+    )
     assert parsed.entries == (
         ParsedEntry(title="Only the title is usable", categories=("World", "Africa")),
         ParsedEntry(
@@ -399,7 +426,7 @@ def test_huge_numbers() -> None:
 
 def test_nested_garbage_is_ignored() -> None:
     parsed = parse("nested-garbage.json")
-    assert parsed.bozo is False
+    assert parsed.bozo_message == "fields of the wrong type ignored: summary, authors, tags"
     assert parsed.entries == (
         ParsedEntry(title="Survives", link="https://nest.example/1", guid="n1"),
     )
@@ -485,12 +512,12 @@ OUTCOMES = {
     "bom.json": "ok",
     "utf-16.json": "ok",
     "duplicate-keys.json": "ok",
-    "nested-garbage.json": "ok",
     "wrong-types.json": "bozo",
     "unknown-version.json": "bozo",
     "invalid-utf8.json": "bozo",
     "lone-surrogates.json": "bozo",
     "huge-numbers.json": "bozo",
+    "nested-garbage.json": "bozo",
     "truncated.json": "error",
     "not-an-object.json": "error",
     "no-items.json": "error",
