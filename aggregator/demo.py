@@ -1,7 +1,8 @@
 """``aggregator demo``: the bundled sample served on 127.0.0.1, and one full pass over it.
 
 The sample (``aggregator/sample/``) is a set of feeds written for this project: ten outlets,
-RSS 2.0 and Atom, with stories that several outlets report in different words. The server
+RSS 2.0 and Atom, with stories that several outlets report in different words, and an article
+page whose "Explore" list of other stories is a source of kind html. The server
 shifts every date in them so that the sample's ``reference_time`` becomes "now" (the digest
 shows recent news), and answers conditional requests with 304 like a well-behaved server.
 """
@@ -25,6 +26,7 @@ from typing import Any
 import yaml
 
 from aggregator.config import Config, Settings
+from aggregator.htmlsource import parse_html_page
 from aggregator.models import ClusterItem, Source
 from aggregator.normalise import normalise_feed
 from aggregator.parse import parse_feed
@@ -41,6 +43,7 @@ class SampleFeed:
     body: bytes
     region: str | None = None
     topic: str | None = None
+    kind: str = "feed"
 
     @property
     def etag(self) -> str:
@@ -88,6 +91,7 @@ def load_sample(now: datetime | None = None) -> tuple[datetime, list[SampleFeed]
             body=shift_dates((root / "feeds" / src["file"]).read_text("utf-8"), delta).encode(),
             region=src.get("region"),
             topic=src.get("topic"),
+            kind=src.get("kind", "feed"),
         )
         for src in meta["sources"]
     ]
@@ -155,7 +159,8 @@ def demo_config(base_url: str, feeds: list[SampleFeed], out: Path) -> Config:
     """A configuration for the served sample, writing into ``out``."""
     out = out.resolve()
     sources = tuple(
-        Source(url=base_url + f.path, name=f.name, region=f.region, topic=f.topic) for f in feeds
+        Source(url=base_url + f.path, name=f.name, kind=f.kind, region=f.region, topic=f.topic)
+        for f in feeds
     )
     settings = Settings(database=out / "aggregator.db", output_dir=out)
     return Config(settings=settings, sources=sources)
@@ -202,7 +207,11 @@ def gold_sample() -> list[GoldItem]:
     out: list[GoldItem] = []
     for feed in feeds:
         file = feed.path.rsplit("/", 1)[1]
-        parsed = parse_feed(f"http://sample.invalid{feed.path}", feed.body)
+        url = f"http://sample.invalid{feed.path}"
+        if feed.kind == "html":
+            parsed = parse_html_page(url, feed.body)
+        else:
+            parsed = parse_feed(url, feed.body)
         entries = normalise_feed(parsed, feed.name, REFERENCE_TIME)
         for raw, entry in zip(parsed.entries, entries, strict=True):
             key = f"{file}#{raw.guid or raw.link}"

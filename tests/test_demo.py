@@ -21,7 +21,7 @@ def test_demo_writes_a_digest_of_the_sample(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = CliRunner().invoke(cli, ["demo", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "10 feeds fetched (10 updated, 0 not modified, 0 failed): 45 new entries" in (
+    assert "11 feeds fetched (11 updated, 0 not modified, 0 failed): 51 new entries" in (
         result.output
     )
     assert f"digest:   {out.resolve() / 'index.html'}" in result.output
@@ -49,8 +49,14 @@ def test_demo_writes_a_digest_of_the_sample(tmp_path: Path) -> None:
         assert f">{region}</h2>" in page
 
     conn = sqlite3.connect(out / "aggregator.db")
-    assert conn.execute("SELECT count(*) FROM entries").fetchone()[0] == 45
+    assert conn.execute("SELECT count(*) FROM entries").fetchone()[0] == 51
     assert conn.execute("SELECT count(*) FROM entries WHERE story_id IS NULL").fetchone()[0] == 0
+    # the article page's Explore list is a source: its headline recorded, its 6 links entries
+    page_feed = conn.execute(
+        "SELECT f.title, count(e.id) FROM feeds f JOIN entries e ON e.feed_url = f.url "
+        "WHERE f.kind = 'html' GROUP BY f.url"
+    ).fetchall()
+    assert page_feed == [("Ankara steps up shuttle diplomacy as Gulf tensions rise", 6)]
     conn.close()
 
 
@@ -60,7 +66,7 @@ def test_demo_runs_again_into_the_same_folder(tmp_path: Path) -> None:
         result = runner.invoke(cli, ["demo", "--out", str(tmp_path)])
         assert result.exit_code == 0, result.output
     conn = sqlite3.connect(tmp_path / "aggregator.db")
-    assert conn.execute("SELECT count(*) FROM entries").fetchone()[0] == 45
+    assert conn.execute("SELECT count(*) FROM entries").fetchone()[0] == 51
     conn.close()
 
 
