@@ -218,6 +218,85 @@ def m004_related_links(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX idx_related_links_url ON related_links(url)")
 
 
+FTS_TOKENIZER = "unicode61 remove_diacritics 2"  # "Turkiye" finds "Türkiye"
+
+
+@migrations()
+def m005_browse(db: sqlite_utils.Database) -> None:
+    """Made for Datasette: indexes on the label columns it facets, full-text search kept in
+    step by triggers, and three views (story overview, coverage, feed health)."""
+    db.execute("CREATE INDEX idx_entries_region ON entries(region)")
+    db.execute("CREATE INDEX idx_entries_topic ON entries(topic)")
+    db.execute("CREATE INDEX idx_stories_topic ON stories(topic)")
+    db.execute("CREATE INDEX idx_stories_outlet ON stories(outlet)")
+    db["entries"].enable_fts(  # type: ignore[union-attr]
+        ["title", "summary"], create_triggers=True, tokenize=FTS_TOKENIZER
+    )
+    db["stories"].enable_fts(  # type: ignore[union-attr]
+        ["headline"], create_triggers=True, tokenize=FTS_TOKENIZER
+    )
+    # sqlite-utils' update triggers fire on any column; a pass updates every new entry's
+    # story and labels, which would rewrite its index rows twice for nothing
+    for table, columns in (("entries", ("title", "summary")), ("stories", ("headline",))):
+        _narrow_update_trigger(db, table, columns)
+    for view in VIEWS.values():
+        db.execute(view)
+
+
+def _narrow_update_trigger(
+    db: sqlite_utils.Database, table: str, columns: Sequence[str]
+) -> None:
+    """Make the FTS update trigger of ``table`` fire only when ``columns`` are written."""
+    fts = f"{table}_fts"
+    old = ", ".join(f"old.[{c}]" for c in columns)
+    new = ", ".join(f"new.[{c}]" for c in columns)
+    listed = ", ".join(f"[{c}]" for c in columns)
+    db.execute(f"DROP TRIGGER IF EXISTS [{table}_au]")
+    db.execute(
+        f"""
+        CREATE TRIGGER [{table}_au] AFTER UPDATE OF {listed} ON [{table}] BEGIN
+          INSERT INTO [{fts}] ([{fts}], rowid, {listed}) VALUES ('delete', old.rowid, {old});
+          INSERT INTO [{fts}] (rowid, {listed}) VALUES (new.rowid, {new});
+        END
+        """
+    )
+
+
+VIEWS = {
+    "story_overview": """
+        CREATE VIEW story_overview AS  -- one row per story, the questions a desk asks first
+        SELECT s.id AS story_id, s.headline, s.url AS lead_url, s.outlet AS lead_outlet,
+               s.outlets, s.entries AS reports, s.first_seen, s.last_seen,
+               substr(s.last_seen, 1, 10) AS day, s.region, s.topic, s.countries
+        FROM stories s
+    """,
+    "story_coverage": """
+        CREATE VIEW story_coverage AS  -- every report of every story: who, when, which link
+        SELECT e.story_id, s.headline AS story, e.id AS entry_id, f.name AS outlet,
+               e.title, e.url, e.published, e.first_seen, e.region, e.topic, e.feed_url
+        FROM entries e
+        JOIN feeds f ON f.url = e.feed_url
+        LEFT JOIN stories s ON s.id = e.story_id
+    """,
+    "feed_health": """
+        CREATE VIEW feed_health AS  -- is each source working, and since when not
+        SELECT f.name AS outlet, f.url, f.kind,
+               CASE
+                   WHEN f.disabled_at IS NOT NULL THEN 'disabled'
+                   WHEN f.active = 0 THEN 'removed'
+                   WHEN f.consecutive_failures > 0 THEN 'failing'
+                   WHEN f.last_success_at IS NULL THEN 'not fetched yet'
+                   ELSE 'ok'
+               END AS health,
+               f.last_success_at, f.last_error_at, f.last_error_kind, f.last_error,
+               f.last_status, f.consecutive_failures, f.next_fetch_at,
+               f.disabled_reason,
+               (SELECT count(*) FROM entries e WHERE e.feed_url = f.url) AS entries
+        FROM feeds f
+    """,
+}
+
+
 def _dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
     """A query's rows as column -> value mappings."""
     cols = [c[0] for c in cur.description]

@@ -94,6 +94,7 @@ MIGRATIONS = [
     "m002_embeddings",
     "m003_feed_moves_and_gone",
     "m004_related_links",
+    "m005_browse",
 ]
 
 
