@@ -233,8 +233,15 @@ def headline_features(title: str, gazetteer: Gazetteer, summary: str | None = No
             content.append(folded)
     if summary:
         for feature, weight, _ in _terms(summary[:SUMMARY_CHARS], gazetteer):
-            weights.setdefault(feature, weight * SUMMARY_WEIGHT)
+            if feature not in weights:
+                weights[feature] = _summary_weight(weight)
     return Features(weights=weights, norm=" ".join(sorted(set(content))))
+
+
+@cache
+def _summary_weight(weight: float) -> float:
+    """One float object per distinct weight: a long recluster holds millions of them."""
+    return weight * SUMMARY_WEIGHT
 
 
 class Clusterer:
@@ -415,6 +422,9 @@ class Clusterer:
         if story is None:
             story = self.stories[doc.story] = _Story(doc.story)
         story.members.append(doc.id)
+        if len(story.members) > MAX_MEMBERS_SCORED:
+            # a member out of the scored window is never scored again: drop its vector
+            self.docs[story.members[-MAX_MEMBERS_SCORED - 1]].vector = None
         story.first = min(story.first, doc.ts)
         story.last = max(story.last, doc.ts)
         for f in doc.features.weights:
@@ -598,9 +608,14 @@ class Clusterer:
 
     def add_all(self, items: Iterable[ClusterItem]) -> list[Assignment]:
         """Assign many items in published order (ties by id); answers follow that order."""
-        ordered = sorted(items, key=lambda i: (i.published, i.id))
-        self.prepare(ordered)
-        return [self.add(item) for item in ordered]
+        ordered: list[ClusterItem | None] = [*sorted(items, key=_arrival)]
+        self.prepare(i for i in ordered if i is not None)
+        out = []
+        for k, item in enumerate(ordered):
+            assert item is not None
+            ordered[k] = None  # the clusterer keeps what it needs of each item, not the item
+            out.append(self.add(item))
+        return out
 
     def members(self, story_id: int) -> list[int]:
         return list(self.stories[story_id].members)
@@ -631,6 +646,10 @@ class Clusterer:
             return shared / (v.total * others)
 
         return max(members, key=lambda d: (round(centrality(d), 9), -d.ts, -d.id)).id
+
+
+def _arrival(item: ClusterItem) -> tuple[datetime, int]:
+    return item.published, item.id
 
 
 def cluster(

@@ -10,11 +10,8 @@ rendered when anything changed (or when it does not exist yet).
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +30,6 @@ from aggregator.models import (
     FetchResult,
     Labels,
     PassReport,
-    Taxonomy,
 )
 from aggregator.normalise import normalise_feed
 from aggregator.parse import parse_feed
@@ -180,13 +176,16 @@ def label(classifier: Classifier, entry: EntryRecord) -> Labels:
     )
 
 
+CLUSTER_SUMMARY = 300  # clustering reads the start of a summary only (cluster.SUMMARY_CHARS)
+
+
 def _item(entry: EntryRecord) -> ClusterItem:
     return ClusterItem(
         id=entry.id,
         title=entry.title,
         published=entry.published,
         source=entry.feed_url,
-        summary=entry.summary,
+        summary=entry.summary[:CLUSTER_SUMMARY] if entry.summary else entry.summary,
         url=entry.url,
         coverage=tuple(r.url for r in entry.related if r.rel == "coverage"),
         related=tuple(r.url for r in entry.related if r.rel != "coverage"),
@@ -203,77 +202,52 @@ def update_stories(
     touched: Iterable[int] = (),
 ) -> set[int]:
     """Label the given entries, cluster those without a story, and rewrite every story they
-    touch. Returns the ids of the stories written."""
+    touch. Returns the ids of the stories written.
+
+    Entries are read in batches and only what clustering needs is kept of them, so a first
+    pass over thousands of feeds stays small (see the memory figures in the README)."""
     from aggregator.classify import Classifier  # labelling and clustering load on demand:
 
     settings = config.settings  # a pass where nothing changed never needs them
-    entries = store.entries(ids=entry_ids)
-    # a big batch is labelled in a second process while this one clusters (both cores)
-    labelling = _label_elsewhere(config, entries) if classifier is None else None
-    if entries and labelling is None:
+    ids = sorted(set(entry_ids))
+    touched_ids = set(touched)
+    pending: list[ClusterItem] = []
+    if ids:
         classifier = classifier or Classifier.for_taxonomy(config.taxonomy)
-        store.label_entries({e.id: label(classifier, e) for e in entries})
-    pending = [e for e in entries if e.story_id is None]
-    touched_ids = {e.story_id for e in entries if e.story_id is not None} | set(touched)
+    for start in range(0, len(ids), BATCH):
+        batch = store.entries(ids=ids[start : start + BATCH])
+        assert classifier is not None
+        store.label_entries({e.id: label(classifier, e) for e in batch})
+        touched_ids.update(e.story_id for e in batch if e.story_id is not None)
+        pending.extend(_item(e) for e in batch if e.story_id is None)
     clusterer = make_clusterer(config)
     if pending:
-        since = min(e.published for e in pending) - settings.cluster_window
-        seeds = store.entries(since=since, assigned=True)
+        since = min(i.published for i in pending) - settings.cluster_window
+        seeds = [
+            (_item(e), e.story_id)
+            for e in store.iter_entries(since=since, assigned=True, batch=BATCH)
+        ]
         if clusterer.embedder is not None:
-            with_embeddings(store, clusterer, [_item(e) for e in (*seeds, *pending)])
-        for e in seeds:
-            clusterer.seed(_item(e), e.story_id)  # type: ignore[arg-type]
-        assignments = clusterer.add_all(_item(e) for e in pending)
+            with_embeddings(store, clusterer, [*(i for i, _ in seeds), *pending])
+        for item, story_id in seeds:
+            clusterer.seed(item, story_id)  # type: ignore[arg-type]
+        del seeds
+        # handed over item by item, so each is freed once clustered (a first pass holds
+        # thousands)
+        assignments = clusterer.add_all(_drain(pending))
         store.assign({a.item_id: a.story_id for a in assignments})
         touched_ids.update(a.story_id for a in assignments)
-    if labelling is not None:
-        store.label_entries(labelling.result(config, entries))
     write_stories(store, clusterer, touched_ids, now)
     return touched_ids
 
 
-PARALLEL_LABELS = 3000  # fewer entries are labelled faster here than a worker starts
+BATCH = 2000  # entries read, labelled or converted at a time
 
 
-def _label_batch(taxonomy: Taxonomy, entries: Sequence[EntryRecord]) -> dict[int, Labels]:
-    from aggregator.classify import Classifier
-
-    classifier = Classifier.for_taxonomy(taxonomy)
-    return {e.id: label(classifier, e) for e in entries}
-
-
-class _Labelling:
-    """Labels computed in a forked worker process; falls back to this process on failure."""
-
-    def __init__(self, config: Config, entries: Sequence[EntryRecord]) -> None:
-        context = multiprocessing.get_context("fork")
-        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-        self.future = self.pool.submit(_label_batch, config.taxonomy, entries)
-
-    def result(self, config: Config, entries: Sequence[EntryRecord]) -> dict[int, Labels]:
-        try:
-            return self.future.result()
-        except Exception as e:  # a dead worker must not lose the pass
-            log.warning("labelling worker failed (%s); labelling here", e)
-            return _label_batch(config.taxonomy, entries)
-        finally:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _forkable() -> bool:
-    """Whether forking is safe: a platform with fork, and no other thread in this process
-    (`run --once` after its downloads; not the daemon, whose scheduler has threads)."""
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-
-
-def _label_elsewhere(config: Config, entries: Sequence[EntryRecord]) -> _Labelling | None:
-    if len(entries) < PARALLEL_LABELS or not _forkable():
-        return None
-    try:
-        return _Labelling(config, entries)
-    except OSError as e:  # no processes left, no /dev/shm...: label here instead
-        log.warning("cannot start a labelling worker (%s); labelling here", e)
-        return None
+def _drain(items: list[ClusterItem]) -> Iterator[ClusterItem]:
+    """Yield and remove every item of ``items`` (last first)."""
+    while items:
+        yield items.pop()
 
 
 def make_clusterer(config: Config) -> Clusterer:
@@ -313,6 +287,24 @@ def with_embeddings(store: Store, clusterer: Clusterer, items: Sequence[ClusterI
         store.save_embeddings(embedder.model_id, {k: to_bytes(v) for k, v in fresh.items()})
 
 
+WRITE_BATCH = 2000  # members of the stories read back and written at a time
+
+
+def _batches(ids: Sequence[int], clusterer: Clusterer) -> Iterator[list[int]]:
+    """``ids`` in runs whose stories hold about ``WRITE_BATCH`` members together."""
+    batch: list[int] = []
+    size = 0
+    for sid in ids:
+        story = clusterer.stories.get(sid)
+        batch.append(sid)
+        size += len(story.members) if story is not None else 1
+        if size >= WRITE_BATCH:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
 def write_stories(
     store: Store, clusterer: Clusterer, story_ids: Iterable[int], now: datetime
 ) -> None:
@@ -320,17 +312,19 @@ def write_stories(
     from aggregator.classify import story_labels
 
     ids = sorted(set(story_ids))
-    members = store.story_members(ids)
-    labels = store.entry_labels(m.id for ms in members.values() for m in ms)
     with store.db.atomic():
-        store.delete_stories(sid for sid in ids if sid not in members)
-        for sid, ms in members.items():
-            by_id = {m.id: m for m in ms}
-            lead_id = clusterer.lead(sid) if sid in clusterer.stories else None
-            if lead_id is None or lead_id not in by_id:
-                lead_id = min(ms, key=lambda m: (m.published, m.id)).id
-            votes = [labels[m.id] for m in ms if m.id in labels]
-            store.save_story(sid, by_id[lead_id], ms, story_labels(votes), now)
+        # a batch of stories at a time: a first pass touches every entry it stored
+        for batch in _batches(ids, clusterer):
+            members = store.story_members(batch)
+            labels = store.entry_labels(m.id for ms in members.values() for m in ms)
+            store.delete_stories(sid for sid in batch if sid not in members)
+            for sid, ms in members.items():
+                by_id = {m.id: m for m in ms}
+                lead_id = clusterer.lead(sid) if sid in clusterer.stories else None
+                if lead_id is None or lead_id not in by_id:
+                    lead_id = min(ms, key=lambda m: (m.published, m.id)).id
+                votes = [labels[m.id] for m in ms if m.id in labels]
+                store.save_story(sid, by_id[lead_id], ms, story_labels(votes), now)
 
 
 def run_pass(

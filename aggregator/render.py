@@ -453,7 +453,7 @@ def load_site(store: Store, config: Config, now: datetime, out: Path) -> Site:
     earliest = window_start
     if to_render:
         earliest = min(earliest, datetime.fromisoformat(to_render[0] + "T00:00:00+00:00"))
-    stories = ranked(store.stories(since=earliest))
+    stories = ranked(store.stories(since=earliest, lead_summary_only=True))
     window = [s for s in stories if s.last_seen >= window_start]
     wanted = set(to_render)
     days: dict[str, list[StoryRecord]] = {day: [] for day in to_render}

@@ -243,9 +243,7 @@ def m005_browse(db: sqlite_utils.Database) -> None:
         db.execute(view)
 
 
-def _narrow_update_trigger(
-    db: sqlite_utils.Database, table: str, columns: Sequence[str]
-) -> None:
+def _narrow_update_trigger(db: sqlite_utils.Database, table: str, columns: Sequence[str]) -> None:
     """Make the FTS update trigger of ``table`` fire only when ``columns`` are written."""
     fts = f"{table}_fts"
     old = ", ".join(f"old.[{c}]" for c in columns)
@@ -726,6 +724,23 @@ class Store:
         out.sort(key=lambda e: (e.published, e.id))
         return self._with_related(out)
 
+    def iter_entries(
+        self, *, since: datetime | None = None, assigned: bool = False, batch: int = 2000
+    ) -> Iterator[EntryRecord]:
+        """Like `entries`, in published order, read ``batch`` rows at a time (a window of a
+        busy archive need not be in memory at once)."""
+        where: list[str] = []
+        params: list[Any] = []
+        if since is not None:
+            where.append("e.published >= ?")
+            params.append(iso(since))
+        if assigned:
+            where.append("e.story_id IS NOT NULL")
+        sql = self._ENTRY_SELECT + (" WHERE " + " AND ".join(where) if where else "")
+        cur = self.db.conn.execute(sql + " ORDER BY e.published, e.id", params)
+        while rows := cur.fetchmany(batch):
+            yield from self._with_related([self._entry(r) for r in rows])
+
     def assign(self, assignments: Mapping[int, int]) -> None:
         """Set each entry's story."""
         with self.db.atomic():
@@ -768,11 +783,24 @@ class Store:
                 )
         return out
 
-    def story_members(self, story_ids: Iterable[int]) -> dict[int, list[EntryRecord]]:
+    _LEAD_SUMMARY_ONLY = (
+        "CASE WHEN e.id = (SELECT lead_entry_id FROM stories s WHERE s.id = e.story_id) "
+        "THEN e.summary END"
+    )
+
+    def story_members(
+        self, story_ids: Iterable[int], *, lead_summary_only: bool = False
+    ) -> dict[int, list[EntryRecord]]:
+        """Each story's members in published order. With ``lead_summary_only`` only the lead
+        carries its summary (the digest shows no other: a story of thousands of reports
+        need not bring thousands of summaries into memory)."""
         out: dict[int, list[EntryRecord]] = {}
+        select = self._ENTRY_SELECT
+        if lead_summary_only:
+            select = select.replace("e.summary,", self._LEAD_SUMMARY_ONLY + ",", 1)
         for chunk in _chunks(story_ids):
             sql = (
-                self._ENTRY_SELECT
+                select
                 + f" WHERE e.story_id IN ({','.join('?' * len(chunk))}) ORDER BY e.published, e.id"
             )
             for rec in self._with_related([self._entry(r) for r in self.db.execute(sql, chunk)]):
@@ -851,10 +879,15 @@ class Store:
         return story_ids
 
     def stories(
-        self, *, since: datetime | None = None, limit: int | None = None
+        self,
+        *,
+        since: datetime | None = None,
+        limit: int | None = None,
+        lead_summary_only: bool = False,
     ) -> list[StoryRecord]:
         """Stories last seen at or after ``since``, most covered and most recent first,
-        each with its members (lead first, then by publication time)."""
+        each with its members (lead first, then by publication time; see `story_members`
+        for ``lead_summary_only``)."""
         sql = (
             "SELECT id, headline, url, outlet, first_seen, last_seen, published, outlets, "
             "region, topic, countries, topics, lead_entry_id FROM stories"
@@ -868,7 +901,7 @@ class Store:
             sql += " LIMIT ?"
             params.append(limit)
         rows = self.db.execute(sql, params).fetchall()
-        members = self.story_members(r[0] for r in rows)
+        members = self.story_members((r[0] for r in rows), lead_summary_only=lead_summary_only)
         out: list[StoryRecord] = []
         for r in rows:
             ms = members.get(r[0], [])
