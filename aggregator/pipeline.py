@@ -24,6 +24,7 @@ from aggregator.errors import ParseError
 from aggregator.fetch import Fetcher
 from aggregator.htmlsource import parse_html_page
 from aggregator.models import (
+    Assignment,
     ClusterItem,
     EntryRecord,
     FeedReport,
@@ -212,6 +213,7 @@ def update_stories(
     ids = sorted(set(entry_ids))
     touched_ids = set(touched)
     pending: list[ClusterItem] = []
+    assignments: list[Assignment] = []
     if ids:
         classifier = classifier or Classifier.for_taxonomy(config.taxonomy)
     for start in range(0, len(ids), BATCH):
@@ -235,9 +237,13 @@ def update_stories(
         # handed over item by item, so each is freed once clustered (a first pass holds
         # thousands)
         assignments = clusterer.add_all(_drain(pending))
-        store.assign({a.item_id: a.story_id for a in assignments})
-        touched_ids.update(a.story_id for a in assignments)
-    write_stories(store, clusterer, touched_ids, now)
+    # one transaction: a reader (Datasette, render) never sees an entry pointing at a story
+    # row not written yet, nor a story whose counts disagree with its members
+    with store.db.atomic():
+        if assignments:
+            store.assign({a.item_id: a.story_id for a in assignments})
+            touched_ids.update(a.story_id for a in assignments)
+        write_stories(store, clusterer, touched_ids, now)
     return touched_ids
 
 
@@ -478,11 +484,12 @@ def recluster(
             assignments[item.id] = clusterer.add(item).story_id
             if progress and (n % 500 == 0 or n == len(items)):
                 progress(n, len(items))
-        with store.db.atomic():
+        labels = {e.id: label(classifier, e) for e in entries}
+        with store.db.atomic():  # readers see the old stories or the new, never a mix
             old = store.clear_assignments(since)
             store.assign(assignments)
-            store.label_entries({e.id: label(classifier, e) for e in entries})
-        write_stories(store, clusterer, set(old) | set(assignments.values()), now)
+            store.label_entries(labels)
+            write_stories(store, clusterer, set(old) | set(assignments.values()), now)
         return len(entries), len(set(assignments.values()))
     finally:
         store.close()
