@@ -140,6 +140,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("concurrency", 16, "Feeds fetched at the same time, in all.", _positive_int),
     Setting("per_host", 2, "Feeds fetched at the same time from one host.", _positive_int),
     Setting(
+        "allow_private_targets",
+        False,
+        "Follow redirects from public feed addresses to private, loopback or link-local ones.",
+        _flag,
+    ),
+    Setting(
         "max_body_bytes", 15 * 1024 * 1024, "Largest feed body accepted, in bytes.", _positive_int
     ),
     Setting("max_backoff", "24h", "Longest wait between retries of a failing feed.", _duration),
@@ -187,6 +193,7 @@ class Settings:
     concurrency: int = 16
     per_host: int = 2
     max_body_bytes: int = 15 * 1024 * 1024
+    allow_private_targets: bool = False
     max_backoff: timedelta = timedelta(hours=24)
     max_wait: timedelta = timedelta(days=7)
     status_max_failing: float = 0.25

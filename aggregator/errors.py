@@ -65,6 +65,12 @@ class ResponseTooLarge(FetchError):
     kind = "too_large"
 
 
+class BlockedTarget(FetchError):
+    """A redirect from a public address to a private, loopback or link-local one (SSRF)."""
+
+    kind = "blocked"
+
+
 class ParseError(AggregatorError):
     """A response body is not a usable feed."""
 

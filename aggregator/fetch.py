@@ -13,13 +13,15 @@ never stops the others. Nothing here parses feeds or decides when to fetch next.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import queue
 import re
+import socket
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -27,7 +29,13 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from aggregator.errors import FetchError, HTTPStatusError, ResponseTooLarge, TransportError
+from aggregator.errors import (
+    BlockedTarget,
+    FetchError,
+    HTTPStatusError,
+    ResponseTooLarge,
+    TransportError,
+)
 from aggregator.models import FeedState, FetchResult
 
 log = logging.getLogger(__name__)
@@ -105,6 +113,8 @@ class Fetcher:
         max_body_bytes: int = 15 * 1024 * 1024,
         transport: httpx.AsyncBaseTransport | None = None,
         now: Callable[[], datetime] = _utcnow,
+        allow_private: bool = False,
+        resolve: Resolver | None = None,
     ) -> None:
         self.user_agent = user_agent
         self.timeout = timeout
@@ -114,6 +124,8 @@ class Fetcher:
         self.max_body_bytes = max_body_bytes
         self.transport = transport
         self.now = now
+        self.allow_private = allow_private
+        self.resolve = resolve or _resolve
 
     def fetch_all(self, states: Sequence[FeedState]) -> list[FetchResult]:
         """Fetch every feed in ``states``; results come back in the same order."""
@@ -251,6 +263,8 @@ class Fetcher:
                         await _drain(response)
                         permanent = permanent and status in PERMANENT
                         url = _next_hop(state.url, url, location, seen)
+                        if not self.allow_private:
+                            await self._check_target(state, url)
                         continue
                     moved = url if permanent and len(seen) > 1 else None
                     return await self._response(
@@ -263,6 +277,35 @@ class Fetcher:
         except httpx.HTTPError as e:
             raise TransportError(state.url, f"{type(e).__name__}: {e}") from e
         raise TransportError(state.url, f"more than {MAX_REDIRECTS} redirects")
+
+    async def _check_target(self, state: FeedState, target: str) -> None:
+        """Refuse a redirect from a public feed address to a private one (a feed must not
+        make us read an intranet or a cloud metadata service). A feed configured at a
+        private address is the user's choice, and so are its redirects."""
+        if await self._private(urlsplit(state.target).hostname):
+            return
+        if await self._private(urlsplit(target).hostname):
+            raise BlockedTarget(
+                state.url,
+                f"redirect to a private or local address refused: {target[:200]} "
+                "(settings.allow_private_targets allows it)",
+            )
+
+    async def _private(self, host: str | None) -> bool:
+        """Whether ``host`` is, or resolves to, a non-public address (any of them)."""
+        if not host:
+            return False
+        try:
+            ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+        except ValueError:
+            pass  # a name, not an address
+        else:
+            return _non_public(host.strip("[]"))
+        try:
+            addresses = await self.resolve(host)
+        except OSError:
+            return False  # unresolvable: the request itself will fail with a clear error
+        return any(_non_public(a) for a in addresses)
 
     async def _response(
         self,
@@ -376,6 +419,24 @@ async def _drain(response: httpx.Response, limit: int = 65536) -> None:
         size += len(chunk)
         if size > limit:
             return
+
+
+Resolver = Callable[[str], Awaitable[list[str]]]
+
+
+async def _resolve(host: str) -> list[str]:
+    """The addresses ``host`` resolves to (the system resolver, off the event loop)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def _non_public(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return True  # not an address we understand: do not trust it
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return not (mapped or ip).is_global
 
 
 def _next_hop(feed: str, current: str, location: str, seen: set[str]) -> str:

@@ -374,6 +374,7 @@ def run_pass(
             concurrency=settings.concurrency,
             per_host=settings.per_host,
             max_body_bytes=settings.max_body_bytes,
+            allow_private=settings.allow_private_targets,
             transport=transport,
             now=(lambda: started) if now is not None else utcnow,
         )
