@@ -854,3 +854,81 @@ def demo(ctx: click.Context, out: Path) -> None:
         _summary(report, click.echo)
     click.echo(f"digest:   {(out / 'index.html').resolve()}")
     click.echo(f"database: {(out / 'aggregator.db').resolve()}")
+
+
+@cli.command()
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8001,
+    show_default=True,
+    help="Port (0: any free one).",
+)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on; any other than loopback must be given here, explicitly.",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the archive in a web browser.")
+@click.pass_context
+def browse(ctx: click.Context, port: int, host: str, open_browser: bool) -> None:
+    """Browse the database in Datasette, on 127.0.0.1 by default.
+
+    Serves the configured database read-only, with facets, full-text search, views and
+    canned queries (safe while `aggregator run` writes). Needs the extra:
+    pip install 'aggregator[browse]'."""
+    try:
+        from aggregator import browse as browsing
+    except ImportError as e:
+        if (e.name or "").partition(".")[0] not in ("datasette", "uvicorn"):
+            raise
+        raise click.ClickException(
+            "aggregator browse needs Datasette, which is not installed: "
+            "pip install 'aggregator[browse]'"
+        ) from None
+    import socket
+    import webbrowser
+
+    from aggregator.store import Store
+
+    config = _config(ctx)
+    database = Path(config.settings.database)
+    if not database.exists():
+        raise click.ClickException(
+            f"{database}: no database yet; run `aggregator run --once` first"
+        )
+    if not browsing.is_loopback(host) and (
+        ctx.get_parameter_source("host") is not click.core.ParameterSource.COMMANDLINE
+    ):
+        raise click.ClickException(f"--host {host}: not a loopback address; give it with --host")
+    with errors_as_messages(ctx):
+        Store.open(database).close()  # brings the schema up to date, like every command
+        ds = browsing.build_datasette(database)
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.create_server((host, port), family=family)
+    except OSError as e:
+        browsing.close_datasette(ds)
+        raise click.ClickException(f"cannot listen on {host} port {port}: {e}") from e
+    url = browsing.url_for(host, sock.getsockname()[1])
+    obj = ctx.find_root().obj
+    if not browsing.is_loopback(host):
+        click.secho(
+            f"warning: listening on {host}: anyone who can reach it can read the archive "
+            "and run SQL on it",
+            fg="yellow",
+            err=True,
+        )
+    click.echo(f"Serving {database} at {url} (Ctrl-C to stop)")
+    level = "error" if obj["quiet"] else ("warning", "info", "debug")[min(obj["verbose"], 2)]
+    server = browsing.make_server(ds, log_level=level)
+    if open_browser:
+        webbrowser.open(url)  # the socket already listens: the request waits for the server
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn has shut down cleanly, then passes Ctrl-C on
+        pass
+    finally:
+        sock.close()
+        browsing.close_datasette(ds)
