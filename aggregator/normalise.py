@@ -191,12 +191,17 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def text_of(value: str | None, *, limit: int | None = None) -> str:
     """Plain text of an HTML fragment: tags dropped, entities decoded, whitespace folded."""
     if not value:
         return ""
     text = _TAG.sub(" ", _CODE.sub(" ", value) if "<" in value else value)
     text = html.unescape(html.unescape(text)) if "&amp;" in text else html.unescape(text)
+    if _SURROGATE.search(text):  # unencodable: SQLite and every page would refuse it
+        text = _SURROGATE.sub("\ufffd", text)
     text = unicodedata.normalize("NFC", text).translate(_CONTROL)
     text = _SPACE.sub(" ", text).strip()
     if limit is not None and len(text) > limit:
@@ -257,13 +262,18 @@ def strip_outlet_suffix(title: str, outlet_names: Sequence[str] = ()) -> str:
     return head if tail is not None and _names_outlet(tail, outlet_names) else title
 
 
+MAX_TITLE = 1000
+MAX_SUMMARY_INPUT = 100_000  # of a summary's HTML, this much is read to make its 600 characters
+
+
 def clean_title(
     raw: str,
     outlet_names: Sequence[str] = (),
     feed_suffixes: frozenset[str] = frozenset(),
 ) -> str:
-    """The readable headline: text only, outlet suffix removed."""
-    title = text_of(raw)
+    """The readable headline: text only, outlet suffix removed, at most ``MAX_TITLE``
+    characters (a real headline is under 200; a hostile one may be megabytes)."""
+    title = text_of(raw[: MAX_TITLE * 20], limit=MAX_TITLE)
     head, tail = split_suffix(title)
     if tail is not None and (tail in feed_suffixes or _names_outlet(tail, outlet_names)):
         title = head
@@ -275,6 +285,8 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     if not url:
         return None
     url = url.strip()
+    if _SURROGATE.search(url):
+        return None
     if base and not urlsplit(url).scheme:
         url = urljoin(base, url)
     try:
@@ -289,15 +301,18 @@ def canonical_url(url: str | None, base: str | None = None) -> str | None:
     if ":" in host:
         host = f"[{host}]"
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    query = urlencode(
-        [
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
-        ],
-        doseq=True,
-    )
-    path = quote(parts.path or "/", safe=_PATH_SAFE)
+    try:
+        query = urlencode(
+            [
+                (k, v)
+                for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMS
+            ],
+            doseq=True,
+        )
+        path = quote(parts.path or "/", safe=_PATH_SAFE)
+    except UnicodeError:  # a lone surrogate ("\ud800") cannot be percent-encoded
+        return None
     return urlunsplit((scheme, netloc, path, query, ""))
 
 
@@ -366,13 +381,14 @@ def normalise_feed(feed: ParsedFeed, outlet_name: str, now: datetime) -> list[En
         title = clean_title(parsed.title, names, suffixes)
         if not title:
             continue
-        summary = text_of(parsed.summary, limit=600) or None
+        raw_summary = parsed.summary[:MAX_SUMMARY_INPUT] if parsed.summary else None
+        summary = text_of(raw_summary, limit=600) or None
         out.append(
             Entry(
                 feed_url=feed.url,
                 identity=ident,
                 title=title,
-                title_raw=parsed.title,
+                title_raw=parsed.title[: MAX_TITLE * 4],
                 url=link,
                 guid=parsed.guid,
                 summary=summary,
