@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import time, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -107,6 +107,34 @@ def _semantic(value: Any, where: str) -> bool:
     return enabled
 
 
+_TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _editions(value: Any, where: str) -> tuple[time, ...]:
+    """Times of day (UTC) as ``HH:MM`` strings, in a list; sorted, no duplicates."""
+    if not isinstance(value, list):
+        raise ConfigError(f'{where}: expected a list of UTC times such as ["07:00"], got {value!r}')
+    times: list[time] = []
+    for i, item in enumerate(value):
+        m = _TIME_OF_DAY.match(item.strip()) if isinstance(item, str) else None
+        if isinstance(item, int) and not isinstance(item, bool) and 0 <= item < 24 * 60:
+            # YAML 1.1 reads an unquoted 19:00 as the base-60 number 1140
+            hours, minutes = divmod(item, 60)
+            raise ConfigError(
+                f"{where}[{i}]: got the number {item}, which is how YAML reads an unquoted "
+                f'{hours}:{minutes:02d}; write it in quotes: "{hours:02d}:{minutes:02d}"'
+            )
+        if m is None:
+            raise ConfigError(
+                f"{where}[{i}]: expected a UTC time HH:MM (00:00-23:59), got {item!r}"
+            )
+        t = time(int(m.group(1)), int(m.group(2)))
+        if t in times:
+            raise ConfigError(f"{where}[{i}]: {t:%H:%M} is listed twice")
+        times.append(t)
+    return tuple(sorted(times))
+
+
 def _optional_text(value: Any, where: str) -> str | None:
     return None if value is None else _text(value, where)
 
@@ -175,6 +203,12 @@ SETTINGS: tuple[Setting, ...] = (
         _duration,
     ),
     Setting("digest_max_stories", 300, "Most stories shown in the digest.", _positive_int),
+    Setting(
+        "editions",
+        [],
+        "UTC times of day (HH:MM) at which the daemon freezes a copy of the digest.",
+        _editions,
+    ),
 )
 _SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 _SOURCE_KEYS = ("url", "name", "kind", "region", "topic", "interval", "selector")
@@ -202,6 +236,7 @@ class Settings:
     semantic: bool = False
     digest_window: timedelta = timedelta(hours=48)
     digest_max_stories: int = 300
+    editions: tuple[time, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,9 @@ OWNERS = {
     "apscheduler": {"scheduler.py"},
     "click": {"cli.py"},
     "feedparser": {"parse.py"},
+    "fastfeedparser": {"parse.py"},
+    "datasette": {"browse.py"},
+    "uvicorn": {"browse.py"},
 }
 # stage -> stages it must not import (a stage never imports a later one)
 ORDER = ["config", "fetch", "parse", "normalise", "text", "cluster", "classify", "store", "render"]
