@@ -10,9 +10,12 @@ documents each (a test checks that).
 
 from __future__ import annotations
 
+import codecs
+import ipaddress
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
@@ -90,6 +93,22 @@ def _text(value: Any, where: str) -> str:
     return value.strip()
 
 
+def _header_text(value: Any, where: str) -> str:
+    """Text sent as an HTTP header value: printable ASCII only (httpx encodes header values
+    as ASCII, and a line break would end the header)."""
+    text = _text(value, where)
+    if not (text.isascii() and text.isprintable()):
+        raise ConfigError(f"{where}: expected printable ASCII (an HTTP header), got {text!r}")
+    return text
+
+
+def _shown(key: Any) -> str:
+    """A key as a message names it: as written when printable, else quoted, so a key holding
+    a line break cannot break the one-line message."""
+    text = str(key)
+    return text if text.isprintable() else repr(text)
+
+
 def _flag(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{where}: expected true or false, got {value!r}")
@@ -162,7 +181,9 @@ SETTINGS: tuple[Setting, ...] = (
         _site_url,
     ),
     Setting("interval", "30m", "Default time between two fetches of one feed.", _duration),
-    Setting("user_agent", DEFAULT_USER_AGENT, "User-Agent header sent with every request.", _text),
+    Setting(
+        "user_agent", DEFAULT_USER_AGENT, "User-Agent header sent with every request.", _header_text
+    ),
     Setting("timeout", 30, "Total deadline in seconds for fetching one feed.", _seconds),
     Setting("connect_timeout", 10, "Seconds allowed to open a connection.", _seconds),
     Setting("concurrency", 16, "Feeds fetched at the same time, in all.", _positive_int),
@@ -258,8 +279,13 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[An
     mapping: dict[Any, Any] = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        line = key_node.start_mark.line + 1
+        try:
+            hash(key)
+        except TypeError:
+            kind = type(key).__name__
+            raise ConfigError(f"a key must be a plain value, not a {kind} (line {line})") from None
         if key in mapping:
-            line = key_node.start_mark.line + 1
             raise ConfigError(f"duplicate key {key!r} (line {line})")
         mapping[key] = loader.construct_object(value_node, deep=True)
     return mapping
@@ -283,9 +309,12 @@ if hasattr(yaml, "CSafeLoader"):  # libyaml: about 8x faster on a feeds.yaml of 
 
 def _load_yaml(text: str) -> Any:
     """The YAML document in ``text``, refusing duplicate keys and aliases."""
-    if _FastLoader is not None and "&" not in text:
-        return yaml.load(text, Loader=_FastLoader)
-    return yaml.load(text, Loader=_NoAliasComposer)
+    try:
+        if _FastLoader is not None and "&" not in text:
+            return yaml.load(text, Loader=_FastLoader)
+        return yaml.load(text, Loader=_NoAliasComposer)
+    except RecursionError:  # libyaml stops at 1,000 levels, PyYAML's constructor before
+        raise ConfigError("nested too deeply") from None
 
 
 class _NoAliasComposer(_StrictLoader):
@@ -303,19 +332,57 @@ def check_url(value: Any, where: str) -> str:
     url = value.strip()
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
+        port = parts.port  # raises ValueError on a bad port
     except ValueError as e:
         raise ConfigError(f"{where}: malformed URL {url!r}: {e}") from e
     if parts.scheme.lower() not in ("http", "https"):
         raise ConfigError(f"{where}: not an http(s) URL: {url!r}")
-    if not parts.hostname or any(c.isspace() for c in url):
+    if not parts.hostname or port == 0 or not url.isprintable() or any(c.isspace() for c in url):
         raise ConfigError(f"{where}: malformed URL {url!r}")
+    try:
+        _ascii_host(parts.hostname)
+    except ValueError as e:
+        raise ConfigError(f"{where}: {e}: {url!r}") from None
     return url
+
+
+_HOST_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_IDNA_DOTS = ".\u3002\uff0e\uff61"
+
+
+def _ascii_host(host: str) -> str:
+    """``host`` (lower case, as urlsplit gives it) in ASCII: an IP address, or a name whose
+    labels are letters, digits, '-' and '_' after IDNA encoding; else ValueError saying why
+    (empty or overlong labels, symbols, broken punycode such as ``xn--zz``)."""
+    if ":" in host:  # an IPv6 literal (the brackets are gone)
+        try:
+            ipaddress.ip_address(host.partition("%")[0])
+        except ValueError:
+            raise ValueError("not an IP address in brackets") from None
+        return host
+    name = host.removesuffix(".")
+    if not name.isascii():
+        if any(unicodedata.category(c)[0] not in "LMN" for c in name if c not in _IDNA_DOTS):
+            raise ValueError("a host name may hold only letters, digits, '-' and '.'")
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise ValueError("not a valid international host name") from None
+    labels = name.split(".")
+    if len(name) > 253 or not all(_HOST_LABEL.match(label) for label in labels):
+        raise ValueError("not a valid host name")
+    for label in labels:
+        if label.startswith("xn--"):
+            try:
+                label.encode("ascii").decode("idna")
+            except UnicodeError:
+                raise ValueError(f"not a valid international host name ({label})") from None
+    return name
 
 
 def _url_key(url: str) -> str:
     parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    host = _ascii_host(parts.hostname or "")
     default = {"http": 80, "https": 443}.get(parts.scheme.lower())
     port = f":{parts.port}" if parts.port and parts.port != default else ""
     return f"{parts.scheme.lower()}://{host}{port}{parts.path or '/'}?{parts.query}"
@@ -327,14 +394,14 @@ _NAME = re.compile(r"^[^\x00-\x1f<>&\"]{1,40}$")
 
 def _label(value: Any, where: str) -> str:
     """A region or topic name: short, printable, no markup characters."""
-    if not isinstance(value, str) or not _NAME.match(value.strip()) or not value.strip():
+    if not isinstance(value, str) or not _NAME.match(value.strip()) or not value.isprintable():
         raise ConfigError(f"{where}: expected a short name (1-40 characters), got {value!r}")
     return value.strip()
 
 
 def _country(value: Any, where: str, countries: frozenset[str]) -> str:
     code = value.strip().upper() if isinstance(value, str) else value
-    if code not in countries:
+    if not isinstance(code, str) or code not in countries:
         raise ConfigError(f"{where}: expected an ISO 3166 alpha-2 country code, got {value!r}")
     return str(code)
 
@@ -357,7 +424,8 @@ def _parse_taxonomy(raw: Any) -> Taxonomy:
         raise ConfigError(f"classify: expected a mapping, got {raw!r}")
     for key in raw:
         if key not in _CLASSIFY_KEYS:
-            raise ConfigError(f"classify.{key}: unknown key (known: {', '.join(_CLASSIFY_KEYS)})")
+            known = ", ".join(_CLASSIFY_KEYS)
+            raise ConfigError(f"classify.{_shown(key)}: unknown key (known: {known})")
     countries = _country_codes()
     regions = list(REGIONS)
     moved: dict[str, str] = {}
@@ -390,7 +458,9 @@ def _parse_taxonomy(raw: Any) -> Taxonomy:
             raise ConfigError(f"{where}: expected a mapping with names and country or region")
         for key in item:
             if key not in ("names", "country", "region"):
-                raise ConfigError(f"{where}.{key}: unknown key (known: names, country, region)")
+                raise ConfigError(
+                    f"{where}.{_shown(key)}: unknown key (known: names, country, region)"
+                )
         names = item.get("names")
         if isinstance(names, str):
             names = [names]
@@ -433,7 +503,7 @@ def _parse_taxonomy(raw: Any) -> Taxonomy:
                 or not 0 < weight <= 10
             ):
                 raise ConfigError(
-                    f"{where}.{text}: expected a weight between 0 and 10, got {weight!r}"
+                    f"{where}.{_shown(text)}: expected a weight between 0 and 10, got {weight!r}"
                 )
             phrases.append((topic, text, float(weight)))
     return Taxonomy(
@@ -453,7 +523,7 @@ def _parse_source(raw: Any, where: str, settings: Settings, taxonomy: Taxonomy) 
     for key in raw:
         if key not in _SOURCE_KEYS:
             known = ", ".join(_SOURCE_KEYS)
-            raise ConfigError(f"{where}.{key}: unknown key (known: {known})")
+            raise ConfigError(f"{where}.{_shown(key)}: unknown key (known: {known})")
     url = check_url(raw.get("url"), f"{where}.url")
     name = raw.get("name")
     name = _text(name, f"{where}.name") if name is not None else (urlsplit(url).hostname or url)
@@ -491,6 +561,8 @@ def check_selector(selector: str, where: str) -> str:
         GenericTranslator().css_to_xpath(selector)
     except SelectorError as e:
         raise ConfigError(f"{where}: not a CSS selector {selector!r} ({e})") from None
+    except RecursionError:  # cssselect recurses once per combinator
+        raise ConfigError(f"{where}: CSS selector nested too deeply") from None
     return selector
 
 
@@ -504,7 +576,9 @@ def parse_config(data: Any, *, base: Path = Path("."), path: Path | None = None)
         )
     for key in data:
         if key not in ("settings", "sources", "classify"):
-            raise ConfigError(f"{key}: unknown top-level key (known: settings, sources, classify)")
+            raise ConfigError(
+                f"{_shown(key)}: unknown top-level key (known: settings, sources, classify)"
+            )
     raw_settings = data.get("settings") or {}
     if not isinstance(raw_settings, Mapping):
         raise ConfigError(f"settings: expected a mapping, got {raw_settings!r}")
@@ -513,13 +587,15 @@ def parse_config(data: Any, *, base: Path = Path("."), path: Path | None = None)
         setting = _SETTINGS_BY_NAME.get(key)
         if setting is None:
             raise ConfigError(
-                f"settings.{key}: unknown setting (known: {', '.join(_SETTINGS_BY_NAME)})"
+                f"settings.{_shown(key)}: unknown setting (known: {', '.join(_SETTINGS_BY_NAME)})"
             )
         if value is None and setting.default is None:
             continue
         values[key] = setting.check(value, f"settings.{key}")
     for key in ("database", "output_dir", "templates_dir"):
         if key in values:
+            if "\0" in values[key]:
+                raise ConfigError(f"settings.{key}: a path cannot hold a NUL character")
             p = Path(values[key]).expanduser()
             values[key] = p if p.is_absolute() else base / p
     for key in ("database", "output_dir"):
@@ -544,18 +620,28 @@ def parse_config(data: Any, *, base: Path = Path("."), path: Path | None = None)
     return Config(settings=settings, sources=tuple(sources), path=path, taxonomy=taxonomy)
 
 
+MAX_CONFIG_BYTES = 2 << 20  # 2 MiB: some 30,000 sources, read in about 2 s at worst
+
+
 def load_config(path: str | Path) -> Config:
     """Read and validate feeds.yaml; every problem is a one-line ConfigError naming the file."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as f:  # at most one byte past the limit (/dev/zero is a file too)
+            raw = f.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError as e:
         raise ConfigError(f"{path}: file not found") from e
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from e
+    if len(raw) > MAX_CONFIG_BYTES:
+        limit = MAX_CONFIG_BYTES >> 20
+        raise ConfigError(f"{path}: larger than {limit} MiB, too big for a feeds.yaml")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # UTF-32's start so too
+            bom = "a UTF-16 or UTF-32 byte order mark"
+            raise ConfigError(f"{path}: not UTF-8 (it starts with {bom}: save it as UTF-8)") from e
         raise ConfigError(f"{path}: not UTF-8 (byte {e.start})") from e
     try:
         data = _load_yaml(text)
@@ -569,4 +655,9 @@ def load_config(path: str | Path) -> Config:
     try:
         return parse_config(data, base=path.resolve().parent, path=path)
     except ConfigError as e:
-        raise ConfigError(f"{path}: {e}") from e
+        raise ConfigError(f"{path}: {_clipped(str(e))}") from e
+
+
+def _clipped(message: str, limit: int = 1000) -> str:
+    """A message cut to ``limit`` characters (a value quoted whole could be megabytes)."""
+    return message if len(message) <= limit else message[: limit - 3] + "..."
