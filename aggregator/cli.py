@@ -10,7 +10,9 @@ from __future__ import annotations
 import email.utils
 import json
 import logging
+import os
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,18 +34,57 @@ if TYPE_CHECKING:
 log = logging.getLogger("aggregator")
 
 
-def setup_logging(verbose: int, quiet: bool) -> None:
+# syslog priorities, for journald's "<N>" line prefix
+_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3}
+
+
+def log_format(verbose: int, *, timestamps: bool) -> str:
+    """The log line: ``LEVEL: message`` (``LEVEL name: message`` with -vv), after a UTC
+    time when ``timestamps``."""
+    line = "%(levelname)s %(name)s: %(message)s" if verbose >= 2 else "%(levelname)s: %(message)s"
+    return "%(asctime)s " + line if timestamps else line
+
+
+def stderr_is_journal() -> bool:
+    """Whether stderr is a systemd journal stream ($JOURNAL_STREAM names its device:inode)."""
+    stream = os.environ.get("JOURNAL_STREAM")
+    if not stream:
+        return False
+    try:
+        st = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError):  # (a test runner's stand-in for stderr)
+        return False
+    return stream == f"{st.st_dev}:{st.st_ino}"
+
+
+class _LogFormatter(logging.Formatter):
+    """UTC times (``2026-01-15T12:00:00Z``); a ``<N>`` priority prefix for journald."""
+
+    def __init__(self, fmt: str, *, journal: bool) -> None:
+        super().__init__(fmt, datefmt="%Y-%m-%dT%H:%M:%SZ")
+        self.converter = time.gmtime
+        self.journal = journal
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if self.journal:
+            return f"<{_PRIORITY.get(record.levelno, 2)}>{text}"
+        return text
+
+
+def setup_logging(verbose: int, quiet: bool, *, daemon: bool = False) -> None:
+    """Log to stderr, one line per record. The daemon's lines carry a UTC time, unless
+    stderr is the systemd journal, which adds its own; there each line starts with its
+    syslog priority (``<4>``), which journald turns into the entry's priority."""
     level = (
         logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     )
-    logging.basicConfig(
-        level=level,
-        format="%(levelname)s %(name)s: %(message)s"
-        if verbose >= 2
-        else "%(levelname)s: %(message)s",
-        stream=sys.stderr,
-        force=True,
+    journal = stderr_is_journal()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        _LogFormatter(log_format(verbose, timestamps=daemon and not journal), journal=journal)
     )
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     if verbose < 2:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -158,24 +199,39 @@ def run(ctx: click.Context, once: bool, all_feeds: bool) -> None:
     """Fetch due feeds, update stories and the digest; as a daemon unless --once.
 
     On a terminal, --once shows live progress and ends with a summary table; otherwise it
-    prints one summary line and the failures (cron mails only what matters)."""
+    prints one summary line and the failures (cron mails only what matters). Both take the
+    lock file next to the database: --once skips (status 0) while another run holds it,
+    the daemon waits for it. The daemon stops on SIGTERM/SIGINT and reloads feeds.yaml on
+    SIGHUP or when the file changes."""
     config = _config(ctx)
-    quiet = ctx.find_root().obj["quiet"]
+    obj = ctx.find_root().obj
+    quiet = obj["quiet"]
     with errors_as_messages(ctx):
         if once or all_feeds:
+            from aggregator.lock import LockBusy, RunLock, lock_path
             from aggregator.pipeline import run_pass
 
-            if sys.stderr.isatty() and not quiet:
-                report = _run_with_progress(config, all_feeds)
-                _summary_table(report)
-            else:
-                report = run_pass(config, all_feeds=all_feeds)
+            try:
+                lock = RunLock.acquire(lock_path(config.settings.database))
+            except LockBusy as e:
                 if not quiet:
-                    _summary(report, click.echo)
+                    click.echo(f"{e}; skipping", err=True)
+                return
+            with lock:
+                if sys.stderr.isatty() and not quiet:
+                    report = _run_with_progress(config, all_feeds)
+                    _summary_table(report)
+                else:
+                    report = run_pass(config, all_feeds=all_feeds)
+                    if not quiet:
+                        _summary(report, click.echo)
         else:
             from aggregator.scheduler import run_daemon
 
-            run_daemon(config)
+            setup_logging(obj["verbose"], quiet, daemon=True)
+            if not run_daemon(config):  # a pass did not stop in time: do not wait for it
+                logging.shutdown()
+                os._exit(0)
 
 
 def _run_with_progress(config: Config, all_feeds: bool) -> PassReport:

@@ -87,6 +87,26 @@ def _fraction(value: Any, where: str) -> float:
     return float(value)
 
 
+MAX_RETENTION_DAYS = 36500
+
+
+def _retention_days(value: Any, where: str) -> float | None:
+    """Days the live tables keep (fractions allowed); 0 or null keeps everything."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= MAX_RETENTION_DAYS
+    ):
+        # (NaN fails the range test too)
+        raise ConfigError(
+            f"{where}: expected a number of days from 0 to {MAX_RETENTION_DAYS} "
+            f"(0 or null keeps everything), got {value!r}"
+        )
+    return float(value) or None
+
+
 def _text(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: expected a non-empty string, got {value!r}")
@@ -210,6 +230,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Share of failing feeds above which `aggregator status` exits non-zero.",
         _fraction,
     ),
+    Setting(
+        "retention_days",
+        90,
+        "Days stories and entries stay in the database (archive pages stay); 0 or null: always.",
+        _retention_days,
+    ),
     Setting("cluster_threshold", 0.26, "Similarity (0-1) needed to join a story.", _fraction),
     Setting(
         "cluster_window", "72h", "How far apart in time two reports of one story can be.", _duration
@@ -252,6 +278,7 @@ class Settings:
     max_backoff: timedelta = timedelta(hours=24)
     max_wait: timedelta = timedelta(days=7)
     status_max_failing: float = 0.25
+    retention_days: float | None = 90.0
     cluster_threshold: float = 0.26
     cluster_window: timedelta = timedelta(hours=72)
     semantic: bool = False
@@ -566,6 +593,22 @@ def check_selector(selector: str, where: str) -> str:
     return selector
 
 
+def _check_retention(settings: Settings) -> None:
+    """Retention must keep at least the digest window, or stories would leave the database
+    while they are still on the front page."""
+    days = settings.retention_days
+    if days is not None and timedelta(days=days) < settings.digest_window:
+        window = settings.digest_window.total_seconds() / 86400
+        raise ConfigError(
+            f"settings.retention_days: {_days(days)} is shorter than digest_window "
+            f"({_days(window)}): stories would leave the database while still in the digest"
+        )
+
+
+def _days(days: float) -> str:
+    return f"{days:g} day" + ("" if days == 1 else "s")
+
+
 def parse_config(data: Any, *, base: Path = Path("."), path: Path | None = None) -> Config:
     """Validate the loaded YAML document ``data``; relative paths are resolved against ``base``."""
     if data is None:
@@ -601,6 +644,7 @@ def parse_config(data: Any, *, base: Path = Path("."), path: Path | None = None)
     for key in ("database", "output_dir"):
         values.setdefault(key, base / _SETTINGS_BY_NAME[key].default)
     settings = Settings(**values)
+    _check_retention(settings)
     taxonomy = _parse_taxonomy(data.get("classify"))
 
     raw_sources = data.get("sources")

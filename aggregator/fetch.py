@@ -133,12 +133,16 @@ class Fetcher:
             return []
         return asyncio.run(self._fetch_all(states))
 
-    def stream(self, states: Sequence[FeedState]) -> Iterator[FetchResult]:
+    def stream(
+        self, states: Sequence[FeedState], *, cancel: threading.Event | None = None
+    ) -> Iterator[FetchResult]:
         """Fetch every feed in ``states``, yielding each result as soon as it is complete.
 
         The requests run on an event loop in a background thread, so the caller can parse
         and store one feed while the others are still downloading. Leaving the loop early
-        cancels the outstanding requests."""
+        cancels the outstanding requests, and so does setting ``cancel`` (from any thread):
+        within about 0.1 s the stream ends after the results already complete, even while a
+        slow download is still going."""
         if not states:
             return
         results: queue.Queue[FetchResult | BaseException | None] = queue.Queue()
@@ -148,7 +152,11 @@ class Fetcher:
             clients = self._clients()
             try:
                 tasks = self._tasks(clients, states, lambda _i, r: results.put(r))
-                while not stop.is_set() and not all(t.done() for t in tasks):
+                while not (
+                    stop.is_set()
+                    or (cancel is not None and cancel.is_set())
+                    or all(t.done() for t in tasks)
+                ):
                     await asyncio.wait(tasks, timeout=0.1)
                 for t in tasks:
                     t.cancel()

@@ -10,6 +10,7 @@ rendered when anything changed (or when it does not exist yet).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -341,8 +342,15 @@ def run_pass(
     transport: httpx.AsyncBaseTransport | None = None,
     render: bool = True,
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> PassReport:
-    """Fetch the due feeds (every feed with ``all_feeds``), store, cluster, label, render."""
+    """Fetch the due feeds (every feed with ``all_feeds``), store, cluster, label, render.
+
+    Setting ``stop`` (from any thread: a signal, the daemon) ends the pass early: it is
+    checked between feeds (the downloads still running are cancelled) and before the
+    clustering and render stages. Each feed already stored stays stored (it was its own
+    transaction); its new entries have no story yet, and the next pass clusters them, as it
+    clusters any entry left without a story (by a stop or a crash)."""
     started = now or utcnow()
     settings = config.settings
     store = Store.open(settings.database)
@@ -380,19 +388,25 @@ def run_pass(
         )
         log.info("fetching %d of %d feeds", len(states), len(config.sources))
         reports: list[FeedReport] = []
-        changed: list[int] = []
+        # entries an interrupted pass stored but did not cluster (normally none; read before
+        # this pass stores its own, so a first pass does not hold all of them at once)
+        changed: list[int] = [e.id for e in store.entries(unassigned=True)]
+        if changed:
+            log.info("%d stored entries have no story yet: clustering them too", len(changed))
         # each feed is parsed and stored as soon as it arrives, while others download
         clock = time.perf_counter()
         seconds: dict[str, float] = {}
         unchanged: list[tuple[FetchResult, datetime]] = []
-        for result in fetcher.stream(states):
+        for result in fetcher.stream(states, cancel=stop):
+            if stop is not None and stop.is_set():
+                break
             report, new_ids, updated_ids = _process(
                 store, result, feeds[result.url], started, unchanged
             )
             if len(unchanged) >= UNCHANGED_BATCH:
                 store.record_not_modified(unchanged)
                 unchanged.clear()
-            _log_report(report)
+            _log_report(report, result.elapsed)
             reports.append(report)
             changed.extend(new_ids)
             changed.extend(updated_ids)
@@ -400,16 +414,29 @@ def run_pass(
                 progress(report, len(reports), len(states))
         store.record_not_modified(unchanged)
         seconds["fetch+store"] = time.perf_counter() - clock
+        if stop is not None and stop.is_set():
+            log.warning(
+                "pass stopped after %d of %d feeds; their new entries get stories next pass",
+                len(reports),
+                len(states),
+            )
+            changed = []
         clock = time.perf_counter()
         touched = update_stories(store, config, changed, started) if changed else set()
         seconds["stories"] = time.perf_counter() - clock
         clock = time.perf_counter()
         rendered: Sequence[str] = ()
-        if render and needs_render(config, bool(touched), started):
+        if stop is not None and stop.is_set():
+            if touched:
+                _render_later(config)  # stories changed but the digest was not rewritten
+        elif render and needs_render(config, bool(touched), started):
             from aggregator.render import render_site  # the last stage, loaded when it runs
 
             rendered = render_site(store, config, started)
         seconds["render"] = time.perf_counter() - clock
+        clock = time.perf_counter()  # retention: the live tables keep retention_days
+        store.apply_retention(settings.retention_days, started)
+        seconds["prune"] = time.perf_counter() - clock
         log.info("pass: %s", ", ".join(f"{stage} {secs:.2f} s" for stage, secs in seconds.items()))
         return PassReport(
             started_at=started,
@@ -419,6 +446,8 @@ def run_pass(
             rendered=tuple(rendered),
             seconds=seconds,
         )
+    except Store.Error as e:  # disk full, locked too long: one line naming the database
+        raise store.failure(e) from e
     finally:
         store.close()
 
@@ -442,16 +471,24 @@ def needs_render(config: Config, changed: bool, now: datetime) -> bool:
     return changed or now - mtime >= RERENDER_AFTER
 
 
-def _log_report(report: FeedReport) -> None:
+def _render_later(config: Config) -> None:
+    """Make the next pass render (``needs_render`` reads the stamp's time)."""
+    (Path(config.settings.output_dir) / ".rendered").unlink(missing_ok=True)
+
+
+def _log_report(report: FeedReport, seconds: float) -> None:
+    """One line per feed fetched: outlet, status, entries or error, time taken."""
     if report.outcome == "error":
-        log.warning("%s: %s (%s)", report.name, report.error, report.url)
+        log.warning("%s: failed in %.2f s: %s (%s)", report.name, seconds, report.error, report.url)
     elif report.outcome == "not_modified":
-        log.info("%s: not modified", report.name)
+        log.info("%s: 304 not modified in %.2f s", report.name, seconds)
     else:
         extra = f", malformed but usable: {report.error}" if report.bozo else ""
         log.info(
-            "%s: %d new, %d updated%s",
+            "%s: %s in %.2f s, %d new, %d updated%s",
             report.name,
+            report.status,
+            seconds,
             report.new_entries,
             report.updated_entries,
             extra,

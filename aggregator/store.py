@@ -12,17 +12,27 @@ Tables:
 * ``entries`` - one row per item per feed, stable across fetches, with its story and labels;
 * ``stories`` - one row per story (its id is the id of the entry that opened it);
 * ``related_links`` - links an entry's item carries (other outlets' coverage, related);
-* ``fetch_log`` - one row per fetch attempt.
+* ``fetch_log`` - one row per fetch attempt;
+* ``archive_days`` - how many stories each archive day page showed, for days pruned.
+
+Write transactions begin ``IMMEDIATE``: the write lock is taken (waiting up to the busy timeout)
+before the first read, so a pass never reads a snapshot it then cannot write from (in WAL mode a
+deferred transaction that reads, then finds another writer, fails at once with SQLITE_BUSY).
+Retention (`Store.prune`) deletes whole stories, with their entries, older than a cutoff, in
+short transactions, and gives the space back a bounded number of pages at a time
+(``auto_vacuum = INCREMENTAL``, set when the database file is created).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +51,8 @@ from aggregator.models import (
     Source,
     StoryRecord,
 )
+
+log = logging.getLogger(__name__)
 
 migrations = Migrations("aggregator")
 
@@ -295,6 +307,21 @@ VIEWS = {
 }
 
 
+@migrations()
+def m006_retention(db: sqlite_utils.Database) -> None:
+    """Retention: what each pruned archive day showed, and an index to find old fetch log
+    rows without reading the whole log."""
+    db.execute(
+        """
+        CREATE TABLE archive_days (
+            day TEXT PRIMARY KEY,           -- YYYY-MM-DD (UTC), an archive day page
+            stories INTEGER NOT NULL        -- stories it listed before retention pruned them
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_fetch_log_fetched_at ON fetch_log(fetched_at)")
+
+
 def _dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
     """A query's rows as column -> value mappings."""
     cols = [c[0] for c in cur.description]
@@ -314,36 +341,122 @@ class WriteResult:
     updated_ids: tuple[int, ...] = ()
 
 
+class _Database(sqlite_utils.Database):
+    """sqlite-utils' Database whose outermost ``atomic()`` begins ``IMMEDIATE``: the write
+    lock is waited for (busy timeout) before the transaction reads anything. A deferred
+    transaction that reads first and then meets another writer cannot wait: SQLite fails it
+    with SQLITE_BUSY at once, since its snapshot would be stale. Nested blocks are savepoints,
+    as in sqlite-utils."""
+
+    @contextmanager
+    def atomic(self) -> Generator[sqlite_utils.Database, None, None]:
+        if self.conn.in_transaction:
+            with super().atomic() as db:
+                yield db
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            self.rollback()  # a no-op if SQLite already rolled back (SQLITE_FULL does)
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
+
+
+BUSY_TIMEOUT_MS = 30_000  # how long a write waits for another writer's lock
+WAL_LIMIT = 64 * 1024 * 1024  # bytes the WAL file is cut back to after a checkpoint
+
+
+def retention_cutoff(now: datetime, retention_days: float | None) -> datetime | None:
+    """The oldest time the live tables keep at ``now`` (``retention_days`` before it), or
+    None when everything is kept (no retention, or 0)."""
+    if not retention_days:
+        return None
+    return now - timedelta(days=retention_days)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What one `Store.prune` removed. ``done`` is false when it stopped at its budget with
+    more to remove (the next pass goes on)."""
+
+    stories: int = 0
+    entries: int = 0
+    fetch_log: int = 0
+    pages_freed: int = 0
+    done: bool = True
+
+
+PRUNE_CHUNK = 500  # stories (with their entries), or log rows / 10, deleted per transaction
+PRUNE_CHUNKS = 20  # transactions per pass: a big backlog is worked off over several passes
+VACUUM_PAGES = 2048  # free pages given back to the file system per pass (8 MiB of 4 KiB)
+
+
 class Store:
     """All reads and writes of the aggregator database."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    Error = sqlite3.Error  # what a database call can raise; `failure` turns it into a message
+
+    def __init__(self, db: sqlite_utils.Database, path: Path | None = None) -> None:
         self.db = db
+        self.path = path
 
     @classmethod
     def open(cls, path: str | Path) -> Store:
-        """Open (creating if needed) and migrate the database at ``path``."""
+        """Open (creating if needed) and migrate the database at ``path``.
+
+        A new file gets ``auto_vacuum = INCREMENTAL`` before WAL mode and the first table
+        (it cannot be switched on later without a full ``VACUUM``)."""
         path = Path(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-            db = sqlite_utils.Database(conn)
-            db.execute("PRAGMA busy_timeout = 30000")
+            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            db = _Database(conn)
+            db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            if db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+                db.execute("PRAGMA auto_vacuum = INCREMENTAL")
+                if db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+                    db.execute("VACUUM")  # WAL was set already (a crash on the first open)
             db.enable_wal()
             db.execute("PRAGMA synchronous = NORMAL")
+            # the WAL file keeps its largest size unless told (a first pass writes a lot)
+            db.execute(f"PRAGMA journal_size_limit = {WAL_LIMIT}")
             migrations.apply(db)
         except (sqlite3.Error, OSError) as e:
             raise StoreError(f"{path}: cannot open database: {e}") from e
-        return cls(db)
+        return cls(db, path)
 
     @classmethod
     def memory(cls) -> Store:
-        db = sqlite_utils.Database(memory=True)
+        db = _Database(memory=True)
+        db.execute("PRAGMA auto_vacuum = INCREMENTAL")
         migrations.apply(db)
         return cls(db)
 
     def close(self) -> None:
         self.db.close()
+
+    def failure(self, error: sqlite3.Error) -> StoreError:
+        """A one-line error naming the database for a failed database call."""
+        where = self.path if self.path is not None else "database"
+        name = getattr(error, "sqlite_errorname", "")
+        if name == "SQLITE_FULL":
+            return StoreError(
+                f"{where}: database or disk is full; the write in progress was rolled back and "
+                "what was stored before is kept: free disk space (or lower retention_days), "
+                "then run again"
+            )
+        if name.startswith("SQLITE_BUSY") or name.startswith("SQLITE_LOCKED"):
+            seconds = BUSY_TIMEOUT_MS // 1000
+            return StoreError(
+                f"{where}: database is locked: another process kept writing for over "
+                f"{seconds} s; nothing was lost, run again later"
+            )
+        return StoreError(f"{where}: database error: {error}")
 
     # -- feeds ----------------------------------------------------------------------------
 
@@ -928,10 +1041,15 @@ class Store:
 
     def story_days(self) -> list[tuple[str, int]]:
         """``(YYYY-MM-DD, stories)`` for each UTC day on which a story had a report
-        published, oldest first (the digest's daily archive)."""
+        published, oldest first (the digest's daily archive). Days that retention pruned
+        keep the count their page showed (``archive_days``), so the archive index still
+        lists their pages."""
         rows = self.db.execute(
-            "SELECT substr(published, 1, 10) AS day, count(DISTINCT story_id) FROM entries "
-            "WHERE story_id IS NOT NULL GROUP BY day ORDER BY day"
+            "SELECT day, max(n) FROM ("
+            " SELECT substr(published, 1, 10) AS day, count(DISTINCT story_id) AS n"
+            " FROM entries WHERE story_id IS NOT NULL GROUP BY day"
+            " UNION ALL SELECT day, stories AS n FROM archive_days"
+            ") GROUP BY day ORDER BY day"
         ).fetchall()
         return [(r[0], int(r[1])) for r in rows]
 
@@ -967,6 +1085,180 @@ class Store:
             """
         )
         return _dicts(cur)
+
+    # -- retention --------------------------------------------------------------------------
+
+    def apply_retention(self, retention_days: float | None, now: datetime) -> PruneResult | None:
+        """Prune what is older than ``retention_days`` before ``now`` (nothing when it is
+        None); the end of every pass."""
+        cutoff = retention_cutoff(now, retention_days)
+        if cutoff is None:
+            return None
+        result = self.prune(cutoff)
+        if result != PruneResult():
+            log.info(
+                "retention: removed %d stories, %d entries and %d fetch log rows older than "
+                "%s; %d free pages given back%s",
+                result.stories,
+                result.entries,
+                result.fetch_log,
+                iso(cutoff),
+                result.pages_freed,
+                "" if result.done else " (more next pass)",
+            )
+        return result
+
+    def prune(
+        self,
+        cutoff: datetime,
+        *,
+        chunk: int = PRUNE_CHUNK,
+        chunks: int = PRUNE_CHUNKS,
+        vacuum_pages: int = VACUUM_PAGES,
+    ) -> PruneResult:
+        """Delete from the live tables what is older than ``cutoff``, then give back up to
+        ``vacuum_pages`` free pages to the file system.
+
+        * whole stories whose every report was published before ``cutoff`` and whose members
+          no feed has carried since (an old story that is still growing keeps every member,
+          its lead included; an item still in its feed is kept, or it would come back as new
+          on the feed's next change), with their entries, related links and embeddings
+          (full-text rows follow through the triggers);
+        * entries without a story, published and last seen before ``cutoff``;
+        * fetch log rows of attempts before ``cutoff``.
+
+        Each transaction deletes at most ``chunk`` stories (or ``10 * chunk`` log rows), so
+        the write lock is held briefly, and whole stories only, so a reader never sees a story
+        without its members. At most ``chunks`` transactions run; the rest waits for the
+        next call (``done`` is false). Days losing stories are remembered in
+        ``archive_days``: their archive pages stay on disk and in the archive index."""
+        limit = iso(cutoff)
+        assert limit is not None
+        removed: Counter[str] = Counter()
+        budget, done = chunks, True
+        steps = (
+            (self._prune_stories, chunk),
+            (self._prune_unassigned, chunk),
+            (self._prune_log, chunk * 10),
+        )
+        for step, size in steps:
+            while done:
+                if budget == 0:
+                    done = False
+                    break
+                budget -= 1
+                if step(limit, size, removed) < size:
+                    break
+        return PruneResult(
+            stories=removed["stories"],
+            entries=removed["entries"],
+            fetch_log=removed["fetch_log"],
+            pages_freed=self.vacuum(vacuum_pages),
+            done=done,
+        )
+
+    def _prune_stories(self, cutoff: str, size: int, removed: Counter[str]) -> int:
+        with self.db.atomic():
+            ids = [
+                r[0]
+                for r in self.db.execute(
+                    "SELECT s.id FROM stories s WHERE s.last_seen < ? AND NOT EXISTS ("
+                    " SELECT 1 FROM entries e WHERE e.story_id = s.id AND e.last_seen >= ?)"
+                    " ORDER BY s.last_seen, s.id LIMIT ?",
+                    [cutoff, cutoff, size],
+                )
+            ]
+            if not ids:
+                return 0
+            entry_ids: list[int] = []
+            for part in _chunks(ids):
+                marks = ",".join("?" * len(part))
+                entry_ids.extend(
+                    r[0]
+                    for r in self.db.execute(
+                        f"SELECT id FROM entries WHERE story_id IN ({marks})", part
+                    )
+                )
+            self._remember_days(entry_ids)
+            self._delete_entries(entry_ids)
+            self.delete_stories(ids)
+        removed["stories"] += len(ids)
+        removed["entries"] += len(entry_ids)
+        return len(ids)
+
+    def _prune_unassigned(self, cutoff: str, size: int, removed: Counter[str]) -> int:
+        with self.db.atomic():
+            ids = [
+                r[0]
+                for r in self.db.execute(
+                    "SELECT id FROM entries WHERE story_id IS NULL AND published < ?"
+                    " AND last_seen < ? LIMIT ?",
+                    [cutoff, cutoff, size],
+                )
+            ]
+            self._delete_entries(ids)
+        removed["entries"] += len(ids)
+        return len(ids)
+
+    def _prune_log(self, cutoff: str, size: int, removed: Counter[str]) -> int:
+        with self.db.atomic():
+            cur = self.db.execute(
+                "DELETE FROM fetch_log WHERE id IN"
+                " (SELECT id FROM fetch_log WHERE fetched_at < ? LIMIT ?)",
+                [cutoff, size],
+            )
+        removed["fetch_log"] += cur.rowcount
+        return cur.rowcount
+
+    def _delete_entries(self, ids: Sequence[int]) -> None:
+        for part in _chunks(ids):
+            marks = ",".join("?" * len(part))
+            for sql in (
+                f"DELETE FROM related_links WHERE entry_id IN ({marks})",
+                f"DELETE FROM embeddings WHERE entry_id IN ({marks})",
+                f"DELETE FROM entries WHERE id IN ({marks})",
+            ):
+                self.db.execute(sql, part)
+
+    def _remember_days(self, entry_ids: Sequence[int]) -> None:
+        """Keep, for each day of ``entry_ids``, how many stories its archive page lists
+        (before they are deleted)."""
+        days: set[str] = set()
+        for part in _chunks(entry_ids):
+            marks = ",".join("?" * len(part))
+            days.update(
+                r[0]
+                for r in self.db.execute(
+                    f"SELECT DISTINCT substr(published, 1, 10) FROM entries WHERE id IN ({marks})",
+                    part,
+                )
+            )
+        for day in sorted(days):
+            following = (datetime.fromisoformat(day) + timedelta(days=1)).strftime("%Y-%m-%d")
+            (count,) = self.db.execute(
+                "SELECT count(DISTINCT story_id) FROM entries WHERE story_id IS NOT NULL"
+                " AND published >= ? AND published < ?",
+                [day, following],
+            ).fetchone()
+            self.db.execute(
+                "INSERT INTO archive_days (day, stories) VALUES (?, ?) ON CONFLICT(day)"
+                " DO UPDATE SET stories = max(stories, excluded.stories)",
+                [day, count],
+            )
+
+    def vacuum(self, pages: int = VACUUM_PAGES) -> int:
+        """Give up to ``pages`` free pages back to the file system; how many were. Only
+        databases created with ``auto_vacuum = INCREMENTAL`` can (see the README for the
+        one-time conversion of older ones); elsewhere free pages are reused by new rows."""
+        if self.db.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+            return 0
+        (free,) = self.db.execute("PRAGMA freelist_count").fetchone()
+        if not free or pages <= 0:
+            return 0
+        # executescript steps the pragma to the end (execute frees one page per call)
+        self.db.conn.executescript(f"PRAGMA incremental_vacuum({int(pages)});")
+        (left,) = self.db.execute("PRAGMA freelist_count").fetchone()
+        return int(free - left)
 
     def counts(self) -> dict[str, int]:
         return {

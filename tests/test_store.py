@@ -95,6 +95,7 @@ MIGRATIONS = [
     "m003_feed_moves_and_gone",
     "m004_related_links",
     "m005_browse",
+    "m006_retention",
 ]
 
 
