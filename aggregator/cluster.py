@@ -22,8 +22,9 @@ from __future__ import annotations
 import heapq
 import math
 import re
+import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache, lru_cache
@@ -228,13 +229,15 @@ def headline_features(title: str, gazetteer: Gazetteer, summary: str | None = No
     weights: dict[str, float] = {}
     content: list[str] = []
     for feature, weight, folded in _terms(title, gazetteer):
-        weights.setdefault(feature, weight)
+        # one string object per distinct feature: a first pass holds tens of thousands of
+        # headlines' features, and their stems and keys are made anew for each
+        weights.setdefault(sys.intern(feature), weight)
         if folded:
             content.append(folded)
     if summary:
         for feature, weight, _ in _terms(summary[:SUMMARY_CHARS], gazetteer):
             if feature not in weights:
-                weights[feature] = _summary_weight(weight)
+                weights[sys.intern(feature)] = _summary_weight(weight)
     return Features(weights=weights, norm=" ".join(sorted(set(content))))
 
 
@@ -606,8 +609,16 @@ class Clusterer:
                 return self.by_url[url]
         return None
 
-    def add_all(self, items: Iterable[ClusterItem]) -> list[Assignment]:
-        """Assign many items in published order (ties by id); answers follow that order."""
+    def add_all(
+        self,
+        items: Iterable[ClusterItem],
+        *,
+        every: int = 0,
+        between: Callable[[], None] | None = None,
+    ) -> list[Assignment]:
+        """Assign many items in published order (ties by id); answers follow that order.
+        With ``between``, it is called after each ``every`` items (the pipeline gives memory
+        back to the system there)."""
         ordered: list[ClusterItem | None] = [*sorted(items, key=_arrival)]
         self.prepare(i for i in ordered if i is not None)
         out = []
@@ -615,6 +626,8 @@ class Clusterer:
             assert item is not None
             ordered[k] = None  # the clusterer keeps what it needs of each item, not the item
             out.append(self.add(item))
+            if between is not None and every > 0 and (k + 1) % every == 0:
+                between()
         return out
 
     def members(self, story_id: int) -> list[int]:

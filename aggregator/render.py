@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -91,10 +91,20 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
 
 def write_atomic(path: Path, content: str) -> bool:
     """Write ``content`` to ``path`` via a temporary file and rename; False if unchanged."""
+    tmp = _stage(path, content)
+    if tmp is None:
+        return False
+    _commit(tmp, path)
+    return True
+
+
+def _stage(path: Path, content: str) -> str | None:
+    """Write ``content`` to a temporary file beside ``path`` (synced, mode 644) and return
+    its name, or None when ``path`` already holds exactly that."""
     data = content.encode("utf-8")
     try:
         if path.exists() and path.read_bytes() == data:
-            return False
+            return None
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
@@ -103,13 +113,21 @@ def write_atomic(path: Path, content: str) -> bool:
                 f.flush()
                 os.fsync(f.fileno())
             os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
     except OSError as e:
         raise RenderError(f"{path}: cannot write: {e.strerror or e}") from e
-    return True
+    return tmp
+
+
+def _commit(tmp: str, path: Path) -> None:
+    """Rename a staged file into place (a reader sees the old page or the new one)."""
+    try:
+        os.replace(tmp, path)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        raise RenderError(f"{path}: cannot write: {e.strerror or e}") from e
 
 
 # -- editions ---------------------------------------------------------------------------------
@@ -320,76 +338,95 @@ class _Renderer:
             raise RenderError(f"template error in {template}: {e}") from e
 
     def pages(self) -> dict[str, str]:
-        out: dict[str, str] = {}
+        return dict(self.iter_pages())
+
+    def iter_pages(self) -> Iterator[tuple[str, str]]:
+        """Each page's path and text, one at a time (a site of thousands of reports need not
+        be held in memory whole)."""
         window = self.site.window
         top, rest = front_page(self.views(window[: self.limit]))
         index_ids = {s.id for s in (*top, *rest)}
         shown = self.views(s for s in window if s.id in index_ids)  # rank order, for feeds
-        out["index.html"] = self.page(
+        yield (
             "index.html",
-            root="",
-            title=SITE_TITLE,
-            top=top,
-            regions=by_region(rest, self.site.regions),
-            story_count=len(window),
-            shown=len(shown),
-            outlet_count=len({m.outlet for s in self.site.window for m in s.members}),
-            compact=True,
+            self.page(
+                "index.html",
+                root="",
+                title=SITE_TITLE,
+                top=top,
+                regions=by_region(rest, self.site.regions),
+                story_count=len(window),
+                shown=len(shown),
+                outlet_count=len({m.outlet for s in self.site.window for m in s.members}),
+                compact=True,
+            ),
         )
         for name in self.site.regions:
             stories = [s for s in window if s.region == name]
-            out[f"region/{slug(name)}.html"] = self.page(
-                "region.html",
-                root="../",
-                title=f"{name} · {SITE_TITLE}",
-                current=f"region:{name}",
-                region=Group(
-                    name, name, slug(name), groups=by_topic(self.views(stories[: self.limit]))
+            yield (
+                f"region/{slug(name)}.html",
+                self.page(
+                    "region.html",
+                    root="../",
+                    title=f"{name} · {SITE_TITLE}",
+                    current=f"region:{name}",
+                    region=Group(
+                        name, name, slug(name), groups=by_topic(self.views(stories[: self.limit]))
+                    ),
+                    story_count=len(stories),
+                    shown=min(len(stories), self.limit),
                 ),
-                story_count=len(stories),
-                shown=min(len(stories), self.limit),
             )
         for name in self.site.topics:
             stories = [s for s in window if s.topic == name]
             label = topic_label(name)
-            out[f"topic/{slug(name)}.html"] = self.page(
-                "topic.html",
-                root="../",
-                title=f"{label} · {SITE_TITLE}",
-                current=f"topic:{name}",
-                topic=Group(
-                    name,
-                    label,
-                    slug(name),
-                    groups=by_region(
-                        self.views(stories[: self.limit]), self.site.regions, topics=False
+            yield (
+                f"topic/{slug(name)}.html",
+                self.page(
+                    "topic.html",
+                    root="../",
+                    title=f"{label} · {SITE_TITLE}",
+                    current=f"topic:{name}",
+                    topic=Group(
+                        name,
+                        label,
+                        slug(name),
+                        groups=by_region(
+                            self.views(stories[: self.limit]), self.site.regions, topics=False
+                        ),
                     ),
+                    story_count=len(stories),
+                    shown=min(len(stories), self.limit),
                 ),
-                story_count=len(stories),
-                shown=min(len(stories), self.limit),
             )
         counts = dict(self.site.all_days)
         for day, day_stories in self.site.days.items():
             views = self.views(ranked(day_stories)[: self.limit])
-            out[f"archive/{day}.html"] = self.page(
-                "archive_day.html",
-                root="../",
-                title=f"{day_title(day)} · {SITE_TITLE}",
-                current_edition=False,
-                day=day,
-                day_title=day_title(day),
-                regions=by_region(views, self.site.regions),
-                story_count=counts.get(day, len(day_stories)),
-                shown=len(views),
+            yield (
+                f"archive/{day}.html",
+                self.page(
+                    "archive_day.html",
+                    root="../",
+                    title=f"{day_title(day)} · {SITE_TITLE}",
+                    current_edition=False,
+                    day=day,
+                    day_title=day_title(day),
+                    regions=by_region(views, self.site.regions),
+                    story_count=counts.get(day, len(day_stories)),
+                    shown=len(views),
+                ),
             )
-        out["archive/index.html"] = self.page(
-            "archive_index.html",
-            root="../",
-            title=f"Archive · {SITE_TITLE}",
-            days=[
-                DayLink(day, day_title(day), f"{day}.html", n)
-                for day, n in reversed(self.site.all_days)
-            ],
+        yield (
+            "archive/index.html",
+            self.page(
+                "archive_index.html",
+                root="../",
+                title=f"Archive · {SITE_TITLE}",
+                days=[
+                    DayLink(day, day_title(day), f"{day}.html", n)
+                    for day, n in reversed(self.site.all_days)
+                ],
+            ),
         )
         meta = FeedMeta(
             title=SITE_TITLE,
@@ -398,10 +435,9 @@ class _Renderer:
             updated_iso=iso(self.edition.generated_at),
             version=__version__,
         )
-        out["atom.xml"] = atom(shown, meta)
-        out["feed.json"] = json_feed(shown, meta)
-        out["style.css"] = self.stylesheet()
-        return out
+        yield "atom.xml", atom(shown, meta)
+        yield "feed.json", json_feed(shown, meta)
+        yield "style.css", self.stylesheet()
 
     def stylesheet(self) -> str:
         assert self.env.loader is not None
@@ -479,6 +515,21 @@ def build_pages(
     env: jinja2.Environment | None = None,
 ) -> tuple[dict[str, str], Edition]:
     """Every page's text by its path, and the edition they belong to."""
+    renderer, edition = _renderer(site, config, now, previous, env)
+    try:
+        return renderer.pages(), edition
+    except jinja2.TemplateError as e:
+        raise RenderError(f"template error: {e}") from e
+
+
+def _renderer(
+    site: Site,
+    config: Config,
+    now: datetime,
+    previous: Edition | None,
+    env: jinja2.Environment | None = None,
+) -> tuple[_Renderer, Edition]:
+    """The renderer of ``site`` and the edition its pages belong to."""
     settings = config.settings
     digest = fingerprint(
         site.window,
@@ -492,9 +543,9 @@ def build_pages(
     edition = next_edition(previous, site.window, digest, now)
     try:
         renderer = _Renderer(env or environment(settings.templates_dir), settings, site, edition)
-        return renderer.pages(), edition
     except jinja2.TemplateError as e:
         raise RenderError(f"template error: {e}") from e
+    return renderer, edition
 
 
 RENDERED_STAMP = ".rendered"  # its mtime: the last render (pages are rewritten only on change)
@@ -505,8 +556,27 @@ def render_site(store: Store, config: Config, now: datetime) -> list[str]:
     out = Path(config.settings.output_dir)
     site = load_site(store, config, now, out)
     previous = load_edition(out / EDITION_FILE)
-    pages, edition = build_pages(site, config, now, previous)
-    written = [str(out / name) for name, text in pages.items() if write_atomic(out / name, text)]
+    renderer, edition = _renderer(site, config, now, previous)
+    # each page goes to a temporary file as soon as it is rendered (one page in memory at a
+    # time); all are renamed into place once every page rendered, so a template error
+    # leaves the site as it was
+    staged: list[tuple[str, Path]] = []
+    try:
+        try:
+            for name, text in renderer.iter_pages():
+                tmp = _stage(out / name, text)
+                if tmp is not None:
+                    staged.append((tmp, out / name))
+        except jinja2.TemplateError as e:
+            raise RenderError(f"template error: {e}") from e
+        written: list[str] = []
+        while staged:
+            tmp, path = staged.pop(0)
+            _commit(tmp, path)
+            written.append(str(path))
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
     if edition is not previous:
         write_atomic(out / EDITION_FILE, dump_edition(edition))
     (out / RENDERED_STAMP).touch()  # when the digest was last checked, even if unchanged

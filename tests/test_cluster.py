@@ -257,3 +257,27 @@ def test_dates_do_not_glue_round_ups() -> None:
         "Puzzle solutions - February 17, 2026",
     )
     assert len(set(cluster(items(*titles)).values())) == 3
+
+
+def test_add_all_pauses_between_runs_of_items_with_the_same_answers() -> None:
+    titles = [f"Storm {w} hits coast of {p}" for w in ("Ana", "Bo", "Cy") for p in "ABCD"]
+    plain = Clusterer().add_all(items(*titles))
+    calls: list[int] = []
+    clusterer = Clusterer()
+    paused = clusterer.add_all(
+        items(*titles), every=5, between=lambda: calls.append(len(clusterer.docs))
+    )
+    assert paused == plain
+    assert calls == [5, 10]  # after the 5th and the 10th of 12 items
+
+
+def test_feature_strings_are_shared_between_headlines() -> None:
+    """A first pass holds tens of thousands of headlines' features: one string each."""
+    from aggregator.text import default_gazetteer
+
+    a = headline_features("Floods displace thousands in Mozambique", default_gazetteer())
+    b = headline_features("Thousands displaced by floods", default_gazetteer())
+    shared = a.weights.keys() & b.weights.keys()
+    assert shared
+    for key in shared:
+        assert next(k for k in a.weights if k == key) is next(k for k in b.weights if k == key)

@@ -277,6 +277,23 @@ def test_strict_undefined_makes_template_typos_errors(tmp_path: Path, site_db: S
         render_site(site_db, config_for(tmp_path, templates_dir=custom), NOW)
 
 
+def test_a_template_error_leaves_the_site_as_it_was(tmp_path: Path, site_db: Store) -> None:
+    """Pages are written as they are rendered, to temporary files renamed only once every
+    page rendered: a broken template late in the site changes no page and leaves no file."""
+    render_site(site_db, config_for(tmp_path), NOW)
+    out = tmp_path / "site"
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    custom = tmp_path / "custom"
+    custom.mkdir()
+    # the index and region pages render differently now; the archive pages come later
+    (custom / "index.html").write_text("changed {{ story_count }}\n")
+    (custom / "archive_index.html").write_text("{{ no_such_thing }}")
+    with pytest.raises(RenderError, match=r"archive_index\.html.*no_such_thing"):
+        render_site(site_db, config_for(tmp_path, templates_dir=custom), NOW)
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+
+
 def test_missing_templates_are_render_errors(tmp_path: Path, site_db: Store) -> None:
     import jinja2
 
