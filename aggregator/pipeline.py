@@ -25,7 +25,6 @@ import httpx
 from aggregator.config import Config
 from aggregator.errors import ParseError
 from aggregator.fetch import Fetcher
-from aggregator.htmlsource import parse_html_page
 from aggregator.models import (
     Assignment,
     ClusterItem,
@@ -36,7 +35,6 @@ from aggregator.models import (
     PassReport,
 )
 from aggregator.normalise import normalise_feed
-from aggregator.parse import parse_feed
 from aggregator.schedule import moved, next_fetch_after_failure, next_fetch_after_success
 from aggregator.store import Store
 
@@ -94,6 +92,11 @@ def _process(
         )
         unchanged.append((result, when))
         return FeedReport(result.url, feed.name, "not_modified", 304), (), ()
+    # the parsers (feedparser, fastfeedparser, lxml) load with the first body to parse: a
+    # pass over unchanged feeds (all 304) never needs them
+    from aggregator.htmlsource import parse_html_page
+    from aggregator.parse import parse_feed
+
     try:
         if feed.kind == "html":
             parsed = parse_html_page(
