@@ -2,7 +2,9 @@
 
 ``fetch_all`` retrieves many feeds concurrently with httpx: a global limit and a per-host limit,
 conditional requests (If-None-Match / If-Modified-Since from the stored validators), a total
-deadline per feed, and a cap on the (decompressed) body size enforced while streaming.
+deadline per feed, and a cap on the (decompressed) body size enforced while streaming: the
+body is decompressed here, a bounded piece at a time, so a compression bomb never costs more
+than the cap (httpx would inflate each 64 KiB read whole, a thousand times larger).
 Redirects are followed here, hop by hop (at most five, http(s) only, loops refused), so the
 result can say whether every hop was permanent (301/308). The server's hints come back as
 times: Retry-After (429, 503) and Cache-Control max-age / Expires. Every outcome, failures
@@ -21,13 +23,18 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+
+try:
+    import brotli
+except ImportError:  # pragma: no cover - a dependency; without it br is not asked for
+    brotli = None
 
 from aggregator.errors import (
     BlockedTarget,
@@ -40,6 +47,9 @@ from aggregator.models import FeedState, FetchResult
 
 log = logging.getLogger(__name__)
 
+# the encodings _Inflater reads, each a bounded piece at a time (httpx would also ask for zstd
+# when its library is present, and decode it unbounded)
+ACCEPT_ENCODING = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
 ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, application/json;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.8, text/html;q=0.5, */*;q=0.1"
@@ -224,7 +234,11 @@ class Fetcher:
         )
         clients = [
             httpx.AsyncClient(
-                headers={"User-Agent": self.user_agent, "Accept": ACCEPT},
+                headers={
+                    "User-Agent": self.user_agent,
+                    "Accept": ACCEPT,
+                    "Accept-Encoding": ACCEPT_ENCODING,
+                },
                 timeout=httpx.Timeout(self.timeout, connect=self.connect_timeout),
                 limits=limits,
                 follow_redirects=False,  # followed hop by hop in _request
@@ -280,7 +294,7 @@ class Fetcher:
                     )
         except httpx.TimeoutException as e:
             raise TransportError(state.url, f"timed out ({type(e).__name__})") from e
-        except httpx.DecodingError as e:
+        except (httpx.DecodingError, zlib.error) as e:
             raise TransportError(state.url, f"bad content encoding: {e}") from e
         except httpx.HTTPError as e:
             raise TransportError(state.url, f"{type(e).__name__}: {e}") from e
@@ -359,13 +373,23 @@ class Fetcher:
             )
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise ResponseTooLarge(
-                    state.url, f"body is over the {self.max_body_bytes:,} byte cap", status=status
-                )
-            chunks.append(chunk)
+        inflater = _Inflater(headers.get("content-encoding", ""))
+
+        def add(pieces: Iterator[bytes]) -> None:
+            nonlocal size
+            for piece in pieces:
+                size += len(piece)
+                if size > self.max_body_bytes:
+                    raise ResponseTooLarge(
+                        state.url,
+                        f"body is over the {self.max_body_bytes:,} byte cap",
+                        status=status,
+                    )
+                chunks.append(piece)
+
+        async for raw in _raw(response):
+            add(inflater.feed(raw))
+        add(inflater.flush())
         return FetchResult(
             url=state.url,
             fetched_at=fetched_at,
@@ -419,11 +443,112 @@ class _Clients:
             await client.aclose()
 
 
+async def _raw(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as it was sent (still encoded). A response made from bytes (by a test's
+    httpx.MockTransport) was read when it was made; its stream holds those bytes still."""
+    if not response.is_stream_consumed:
+        async for chunk in response.aiter_raw():
+            yield chunk
+    elif isinstance(response.stream, httpx.AsyncByteStream):
+        async for chunk in response.stream:
+            yield chunk
+
+
+class _Zlib:
+    """One gzip or deflate layer (deflate as the RFC says, zlib-wrapped, or raw as some
+    servers send it)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.d = zlib.decompressobj(zlib.MAX_WBITS | 16 if name != "deflate" else zlib.MAX_WBITS)
+        self.started = False
+
+    def feed(self, data: bytes, step: int) -> Iterator[bytes]:
+        while data:
+            try:
+                piece = self.d.decompress(data, step)
+            except zlib.error:
+                if self.name != "deflate" or self.started:
+                    raise
+                self.d = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, without a header
+                piece = self.d.decompress(data, step)
+            self.started = True
+            data = self.d.unconsumed_tail  # what did not fit in ``step`` bytes of output
+            if piece:
+                yield piece
+
+    def flush(self, step: int) -> Iterator[bytes]:
+        # all input was consumed (``unconsumed_tail`` is empty): what is left is small
+        tail = self.d.flush()
+        if tail:
+            yield tail
+
+
+class _Brotli:
+    """One br layer; the output is bounded with brotli's ``output_buffer_limit``."""
+
+    def __init__(self) -> None:
+        assert brotli is not None
+        self.d = brotli.Decompressor()
+
+    def feed(self, data: bytes, step: int) -> Iterator[bytes]:
+        try:
+            piece = self.d.process(data, output_buffer_limit=step)
+            while True:
+                if piece:
+                    yield piece
+                if self.d.can_accept_more_data():
+                    return
+                piece = self.d.process(b"", output_buffer_limit=step)  # the output held back
+                if not piece:
+                    return
+        except brotli.error as e:
+            raise zlib.error(f"brotli: {e}") from e
+
+    def flush(self, step: int) -> Iterator[bytes]:
+        return iter(())
+
+
+class _Inflater:
+    """Content-Encoding decoding (gzip, deflate, br, and several layered) that never produces
+    much more than ``STEP`` bytes at once, however much a piece of input expands; unknown
+    encodings pass the bytes through, as httpx does."""
+
+    STEP = 65536
+
+    def __init__(self, content_encoding: str) -> None:
+        self.layers: list[_Zlib | _Brotli] = []
+        for name in reversed(content_encoding.lower().split(",")):  # the last applied first
+            name = name.strip()
+            if name in ("gzip", "x-gzip", "deflate"):
+                self.layers.append(_Zlib(name))
+            elif name == "br" and brotli is not None:
+                self.layers.append(_Brotli())
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """The decoded bytes of ``data``, in bounded pieces."""
+        yield from self._through(0, data)
+
+    def flush(self) -> Iterator[bytes]:
+        """What the decoders still hold at the end of the body, in the same pieces."""
+        for i, layer in enumerate(self.layers):  # each gets all its input, then flushes
+            for piece in layer.flush(self.STEP):
+                yield from self._through(i + 1, piece)
+
+    def _through(self, i: int, data: bytes) -> Iterator[bytes]:
+        if i == len(self.layers):
+            if data:
+                yield data
+            return
+        for piece in self.layers[i].feed(data, self.STEP):
+            yield from self._through(i + 1, piece)
+
+
 async def _drain(response: httpx.Response, limit: int = 65536) -> None:
     """Read a small body we do not need (a redirect's) to its end, so the connection can be
     reused; a body larger than ``limit`` is left unread and the connection dropped."""
     size = 0
-    async for chunk in response.aiter_bytes():
+    async for chunk in _raw(response):  # not decoded: a bomb costs nothing here
         size += len(chunk)
         if size > limit:
             return

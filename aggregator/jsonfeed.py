@@ -244,11 +244,11 @@ class _Reader:
         return self.text(value.get("name") if isinstance(value, dict) else value, field)
 
     def tags(self, value: Any) -> tuple[str, ...]:
-        out: list[str] = []
+        out: dict[str, None] = {}  # each once, in order (100,000 tags are linear)
         for tag in value if isinstance(value, list) else [value]:
             term = self.text(tag, "tags")
-            if term and term.strip() not in out:
-                out.append(term.strip())
+            if term:
+                out[term.strip()] = None
         return tuple(out)
 
     def date(self, value: Any, field: str) -> datetime | None:

@@ -5,11 +5,14 @@ Nothing here does I/O; time comes in as ``now``. The rules:
 * titles: HTML tags removed, entities decoded, whitespace collapsed, and a trailing outlet
   suffix (" - BBC News", " | DW") removed when it names the outlet or ends most of the feed's
   titles;
-* URLs: http(s) only, scheme and host lower-cased, default port, fragment and tracking
-  parameters (utm_*, fbclid, gclid, ...) removed;
+* URLs: http(s) only, at most ``MAX_URL`` characters, scheme and host lower-cased, default
+  port, fragment and tracking parameters (utm_*, fbclid, gclid, ...) removed;
 * dates: aware UTC; a missing date becomes the first-seen time, a future one the fetch time;
-* identity: the GUID when the feed gives one that is unique within the fetch, else the
-  canonical link, else a hash of title and summary.
+* identity: the GUID when the feed gives one that is unique within the fetch (and no longer
+  than ``MAX_GUID``), else the canonical link, else a hash of title and summary;
+* sizes: whatever a feed sends, an entry's fields are bounded (headline, summary, author,
+  categories, related links), and only a bounded prefix of each is read, so a hostile feed
+  costs time and memory in proportion to the body at most.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -264,6 +268,18 @@ def strip_outlet_suffix(title: str, outlet_names: Sequence[str] = ()) -> str:
 
 MAX_TITLE = 1000
 MAX_SUMMARY_INPUT = 100_000  # of a summary's HTML, this much is read to make its 600 characters
+MAX_AUTHOR = 200
+MAX_CATEGORIES = 100  # per entry (a real item has a handful, a few dozen at most)
+MAX_CATEGORY = 100
+MAX_GUID = 2000  # a longer GUID is ignored, as if missing (real ones are URLs or tags)
+MAX_URL = 8192  # longer is not a usable link (servers refuse request lines past 8 KB)
+_READ = 20  # of a field capped at N characters, the first N * _READ characters are read
+
+
+def bounded_text(value: str | None, limit: int) -> str:
+    """:func:`text_of` of ``value`` cut at ``limit`` characters, reading only the first
+    ``limit * 20`` characters of it (markup and entities shrink; megabytes do not matter)."""
+    return text_of(value[: limit * _READ] if value else value, limit=limit)
 
 
 def clean_title(
@@ -273,7 +289,7 @@ def clean_title(
 ) -> str:
     """The readable headline: text only, outlet suffix removed, at most ``MAX_TITLE``
     characters (a real headline is under 200; a hostile one may be megabytes)."""
-    title = text_of(raw[: MAX_TITLE * 20], limit=MAX_TITLE)
+    title = bounded_text(raw, MAX_TITLE)
     head, tail = split_suffix(title)
     if tail is not None and (tail in feed_suffixes or _names_outlet(tail, outlet_names)):
         title = head
@@ -282,7 +298,7 @@ def clean_title(
 
 def canonical_url(url: str | None, base: str | None = None) -> str | None:
     """A canonical http(s) URL, or None when ``url`` is not a usable web link."""
-    if not url:
+    if not url or len(url) > MAX_URL:
         return None
     url = url.strip()
     if _SURROGATE.search(url):
@@ -364,7 +380,8 @@ def normalise_feed(feed: ParsedFeed, outlet_name: str, now: datetime) -> list[En
     seen: set[tuple[str | None, str | None, str]] = set()
     items: list[ParsedEntry] = []
     links: list[str | None] = []
-    for e in feed.entries:
+    for raw in feed.entries:
+        e = replace(raw, guid=None) if raw.guid and len(raw.guid) > MAX_GUID else raw
         link = canonical_url(e.link, base)
         key = (e.guid, link, e.title)
         if key in seen:
@@ -373,7 +390,7 @@ def normalise_feed(feed: ParsedFeed, outlet_name: str, now: datetime) -> list[En
         items.append(e)
         links.append(link)
     idents = identities(items, links)
-    titles = [text_of(e.title) for e in items]
+    titles = [bounded_text(e.title, MAX_TITLE) for e in items]
     suffixes = common_suffixes(titles)
     names = [n for n in (outlet_name, feed.title) if n]
     out: list[Entry] = []
@@ -395,12 +412,25 @@ def normalise_feed(feed: ParsedFeed, outlet_name: str, now: datetime) -> list[En
                 published=entry_date(parsed.published, parsed.updated, now),
                 updated=min(parsed.updated, now).astimezone(UTC) if parsed.updated else None,
                 first_seen=now,
-                author=text_of(parsed.author) or None,
-                categories=tuple(dict.fromkeys(text_of(c) for c in parsed.categories if c)),
+                author=bounded_text(parsed.author, MAX_AUTHOR) or None,
+                categories=_categories(parsed.categories),
                 related=clean_related(parsed.related, link, base),
             )
         )
     return out
+
+
+def _categories(raw: Sequence[str]) -> tuple[str, ...]:
+    """Plain-text categories, each once, at most ``MAX_CATEGORIES`` of ``MAX_CATEGORY``
+    characters."""
+    out: dict[str, None] = {}
+    for category in raw:
+        text = bounded_text(category, MAX_CATEGORY)
+        if text:
+            out[text] = None
+            if len(out) >= MAX_CATEGORIES:
+                break
+    return tuple(out)
 
 
 def clean_related(
@@ -414,7 +444,7 @@ def clean_related(
         if url is None or url == own:
             continue
         clean = RelatedLink(
-            url, text_of(link.title, limit=300), text_of(link.outlet) or None, link.rel
+            url, bounded_text(link.title, 300), bounded_text(link.outlet, 100) or None, link.rel
         )
         if url not in out or (clean.rel == "coverage" and out[url].rel != "coverage"):
             out[url] = clean
