@@ -309,8 +309,8 @@ VIEWS = {
 
 @migrations()
 def m006_retention(db: sqlite_utils.Database) -> None:
-    """Retention: what each pruned archive day showed, and an index to find old fetch log
-    rows without reading the whole log."""
+    """Retention: what each pruned archive day showed, an index to find old fetch log rows
+    without reading the whole log, and when each feed last sent its items."""
     db.execute(
         """
         CREATE TABLE archive_days (
@@ -320,6 +320,13 @@ def m006_retention(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX idx_fetch_log_fetched_at ON fetch_log(fetched_at)")
+    # the last 200: the entries it saw (last_seen at or after it) are still in the feed for
+    # as long as it answers 304, however long that is
+    db.execute("ALTER TABLE feeds ADD COLUMN last_content_at TEXT")
+    db.execute(
+        "UPDATE feeds SET last_content_at ="
+        " (SELECT max(e.last_seen) FROM entries e WHERE e.feed_url = feeds.url)"
+    )
 
 
 def _dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
@@ -391,6 +398,12 @@ class PruneResult:
     done: bool = True
 
 
+# an entry a feed still carries: seen since the cutoff, or at the feed's last 200 (a feed that
+# answers 304 for months still has it, and would bring it back as new on its next change)
+_CARRIED = (
+    "(e.last_seen >= ? OR e.last_seen >= (SELECT f.last_content_at FROM feeds f"
+    " WHERE f.url = e.feed_url))"
+)
 PRUNE_CHUNK = 500  # stories (with their entries), or log rows / 10, deleted per transaction
 PRUNE_CHUNKS = 20  # transactions per pass: a big backlog is worked off over several passes
 VACUUM_PAGES = 2048  # free pages given back to the file system per pass (8 MiB of 4 KiB)
@@ -717,7 +730,7 @@ class Store:
                 UPDATE feeds SET last_fetched_at = ?, last_success_at = ?, last_status = ?,
                     last_error = NULL, last_error_kind = NULL, consecutive_failures = 0,
                     etag = ?, last_modified = ?, next_fetch_at = ?, title = ?, site_url = ?,
-                    ttl_minutes = ?, bozo = ?, bozo_message = ?
+                    ttl_minutes = ?, bozo = ?, bozo_message = ?, last_content_at = ?
                 WHERE url = ?
                 """,
                 [
@@ -732,6 +745,7 @@ class Store:
                     feed.ttl_minutes,
                     int(feed.bozo),
                     feed.bozo_message,
+                    iso(now),
                     result.url,
                 ],
             )
@@ -1122,9 +1136,10 @@ class Store:
         * whole stories whose every report was published before ``cutoff`` and whose members
           no feed has carried since (an old story that is still growing keeps every member,
           its lead included; an item still in its feed is kept, or it would come back as new
-          on the feed's next change), with their entries, related links and embeddings
+          on the feed's next change: one seen by the feed's last 200 counts as still there
+          while the feed answers 304), with their entries, related links and embeddings
           (full-text rows follow through the triggers);
-        * entries without a story, published and last seen before ``cutoff``;
+        * entries without a story, published before ``cutoff`` and no longer carried;
         * fetch log rows of attempts before ``cutoff``.
 
         Each transaction deletes at most ``chunk`` stories (or ``10 * chunk`` log rows), so
@@ -1163,7 +1178,7 @@ class Store:
                 r[0]
                 for r in self.db.execute(
                     "SELECT s.id FROM stories s WHERE s.last_seen < ? AND NOT EXISTS ("
-                    " SELECT 1 FROM entries e WHERE e.story_id = s.id AND e.last_seen >= ?)"
+                    " SELECT 1 FROM entries e WHERE e.story_id = s.id AND " + _CARRIED + ")"
                     " ORDER BY s.last_seen, s.id LIMIT ?",
                     [cutoff, cutoff, size],
                 )
@@ -1191,8 +1206,8 @@ class Store:
             ids = [
                 r[0]
                 for r in self.db.execute(
-                    "SELECT id FROM entries WHERE story_id IS NULL AND published < ?"
-                    " AND last_seen < ? LIMIT ?",
+                    "SELECT e.id FROM entries e WHERE e.story_id IS NULL AND e.published < ?"
+                    " AND NOT " + _CARRIED + " LIMIT ?",
                     [cutoff, cutoff, size],
                 )
             ]

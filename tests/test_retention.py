@@ -220,6 +220,8 @@ def fill(store: Store, n: int, published: datetime) -> None:
         )
         for i in new:
             story(store, [i])
+    # the feed has moved on since: none of them is in it any more
+    stored(store, ALPHA, published + timedelta(hours=1), [])
 
 
 def test_a_new_database_gives_space_back_incrementally(tmp_path: Path) -> None:
@@ -358,3 +360,55 @@ def test_a_pass_prunes_and_the_archive_pages_stay(tmp_path: Path, feed_server: F
     index = (site / "archive" / "index.html").read_text("utf-8")
     assert 'href="2026-01-15.html"' in index
     assert 'href="2026-02-24.html"' in index
+
+
+def test_items_of_a_feed_that_answers_304_for_months_are_kept(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A 304 does not list the feed's items, so their last_seen stays at the last 200; they
+    are still in the feed all the same. Pruning them would bring them back as new entries
+    (and new stories) on the feed's next change."""
+    then = datetime(2026, 1, 15, 12, 0, tzinfo=UTC)
+    old = [
+        ("1", "Floods in Mozambique displace thousands", then - timedelta(hours=2)),
+        ("2", "Japan postpones rocket launch", then - timedelta(hours=3)),
+    ]
+    url = feed_server.add("/a.xml", rss(old), etag='"v1"')
+    config = parse_config(
+        {
+            "settings": {"database": "agg.db", "output_dir": "site", "retention_days": 30},
+            "sources": [url],
+        },
+        base=tmp_path,
+    )
+    run_pass(config, now=then)
+    report = run_pass(config, now=then + timedelta(days=40))  # 304: the feed did not change
+    assert [f.outcome for f in report.feeds] == ["not_modified"]
+    db = tmp_path / "agg.db"
+    store = Store.open(db)
+    try:
+        assert store.db.execute("SELECT count(*) FROM entries").fetchone()[0] == 2
+        assert store.db.execute("SELECT count(*) FROM stories").fetchone()[0] == 2
+    finally:
+        store.close()
+
+    later = then + timedelta(days=41)
+    new = ("3", "Elections in Chile", later - timedelta(hours=1))
+    feed_server.add("/a.xml", rss([new, *old]), etag='"v2"')
+    report = run_pass(config, now=later)
+    assert report.new_entries == 1  # the two old items are not new again
+    # once the feed drops them, they go when they were last seen 30 days before
+    feed_server.add("/a.xml", rss([new]), etag='"v3"')
+    run_pass(config, now=later + timedelta(days=29))
+    store = Store.open(db)
+    try:
+        assert store.db.execute("SELECT count(*) FROM entries").fetchone()[0] == 3
+    finally:
+        store.close()
+    run_pass(config, now=later + timedelta(days=31))
+    store = Store.open(db)
+    try:
+        titles = {r[0] for r in store.db.execute("SELECT title FROM entries")}
+        assert titles == {"Elections in Chile"}
+    finally:
+        store.close()
