@@ -481,8 +481,7 @@ class Clusterer:
             for n, sid in enumerate(reversed(postings)):
                 if n >= MAX_POSTINGS:
                     break
-                story = self.stories[sid]
-                if story.last < ts - self.span or story.first > ts + self.span:
+                if not self._within(sid, ts):
                     continue
                 shared[sid] = shared.get(sid, 0.0) + w
         if not shared:
@@ -491,6 +490,14 @@ class Clusterer:
         least = RELATIVE_SCREEN * max(shared.values())
         ranked = [sid for sid, w in shared.items() if w >= least]
         return heapq.nlargest(MAX_CANDIDATES, ranked, key=shared.__getitem__)
+
+    def _within(self, story_id: int, ts: float) -> bool:
+        """Whether a report at ``ts`` keeps the story within the window: no two reports of a
+        story are further apart than ``window``, so a running story that is reported every
+        day becomes a new story every few days instead of one chain of thousands of reports
+        that never ends (and so is never pruned)."""
+        story = self.stories[story_id]
+        return story.first >= ts - self.span and story.last <= ts + self.span
 
     def story_score(self, features: Features, when: datetime, story_id: int) -> tuple[float, float]:
         """(best link, support) of an item to a story's most recent members: support is the
@@ -573,7 +580,11 @@ class Clusterer:
             self.df.update(doc.features.weights.keys())
             vector = self._vector(doc.features)
             # stories the feed relates the item to are scored first, against a lower bar
-            linked = dict.fromkeys(self.by_url[u] for u in item.related if u in self.by_url)
+            linked = dict.fromkeys(
+                sid
+                for sid in (self.by_url[u] for u in item.related if u in self.by_url)
+                if self._within(sid, doc.ts)
+            )
             candidates = dict(linked)
             candidates.update(dict.fromkeys(self._candidates(vector, doc.ts)))
             for sid in candidates:

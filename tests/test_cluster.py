@@ -281,3 +281,27 @@ def test_feature_strings_are_shared_between_headlines() -> None:
     assert shared
     for key in shared:
         assert next(k for k in a.weights if k == key) is next(k for k in b.weights if k == key)
+
+
+def test_no_story_spans_more_than_the_window() -> None:
+    """A running story reported every day (each day's headline close to the day before's)
+    does not chain into one story that never ends: no two reports of a story are further
+    apart than the window, so the stories of a months-long war stay readable and retention
+    can prune the old ones."""
+    days = 10
+    batch = [
+        ClusterItem(
+            id=d + 1,
+            title=f"Russian drone attack on Kyiv overnight kills {d + 2} civilians, officials say",
+            published=T0 + timedelta(days=d),
+        )
+        for d in range(days)
+    ]
+    clusterer = Clusterer(window=timedelta(hours=72))
+    assignments = clusterer.add_all(batch)
+    stories: dict[int, list[datetime]] = {}
+    for a, item in zip(assignments, batch, strict=True):
+        stories.setdefault(a.story_id, []).append(item.published)
+    assert 1 < len(stories) < days  # consecutive days still meet
+    for times in stories.values():
+        assert max(times) - min(times) <= timedelta(hours=72)
