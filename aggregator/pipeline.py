@@ -230,10 +230,10 @@ def update_stories(
         pending.extend(_item(e) for e in batch if e.story_id is None)
     clusterer = make_clusterer(config)
     if pending:
-        since = min(i.published for i in pending) - settings.cluster_window
+        spans = seed_spans([i.published for i in pending], settings.cluster_window)
         seeds = [
             (_item(e), e.story_id)
-            for e in store.iter_entries(since=since, assigned=True, batch=BATCH)
+            for e in store.iter_entries(spans=spans, assigned=True, batch=BATCH)
         ]
         if clusterer.embedder is not None:
             with_embeddings(store, clusterer, [*(i for i, _ in seeds), *pending])
@@ -255,6 +255,30 @@ def update_stories(
 
 
 BATCH = 2000  # entries read, labelled or converted at a time
+MAX_SPANS = 32  # time ranges of stored entries read as clustering seeds, at most
+
+
+def seed_spans(
+    times: Sequence[datetime], window: timedelta, limit: int = MAX_SPANS
+) -> list[tuple[datetime, datetime | None]]:
+    """The time ranges whose stored entries new entries dated ``times`` can meet: ``window``
+    either side of each, merged, the last one open (stories still growing). One new entry
+    dated a year ago (a feed re-listing an old item) then reads a few days of the archive
+    around it, not the whole year since. At most ``limit`` ranges: the closest are merged."""
+    if not times:
+        return []
+    spans: list[list[datetime]] = []
+    for t in sorted(times):
+        if spans and t - window <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], t + window)
+        else:
+            spans.append([t - window, t + window])
+    while len(spans) > limit:
+        gap = min(range(len(spans) - 1), key=lambda k: spans[k + 1][0] - spans[k][1])
+        spans[gap : gap + 2] = [[spans[gap][0], spans[gap + 1][1]]]
+    out: list[tuple[datetime, datetime | None]] = [(a, b) for a, b in spans]
+    out[-1] = (out[-1][0], None)
+    return out
 
 
 def give_back_memory() -> None:
@@ -457,7 +481,8 @@ def run_pass(
             rendered = render_site(store, config, started)
         seconds["render"] = time.perf_counter() - clock
         clock = time.perf_counter()  # retention: the live tables keep retention_days
-        store.apply_retention(settings.retention_days, started)
+        if stop is None or not stop.is_set():  # (a stopping daemon leaves it to the next)
+            store.apply_retention(settings.retention_days, started)
         seconds["prune"] = time.perf_counter() - clock
         log.info("pass: %s", ", ".join(f"{stage} {secs:.2f} s" for stage, secs in seconds.items()))
         return PassReport(

@@ -852,15 +852,28 @@ class Store:
         return self._with_related(out)
 
     def iter_entries(
-        self, *, since: datetime | None = None, assigned: bool = False, batch: int = 2000
+        self,
+        *,
+        since: datetime | None = None,
+        spans: Sequence[tuple[datetime, datetime | None]] = (),
+        assigned: bool = False,
+        batch: int = 2000,
     ) -> Iterator[EntryRecord]:
         """Like `entries`, in published order, read ``batch`` rows at a time (a window of a
-        busy archive need not be in memory at once)."""
+        busy archive need not be in memory at once); only those published at or after
+        ``since``, and within one of ``spans`` (``(start, end)``, end excluded or None for
+        open) when there are any."""
         where: list[str] = []
         params: list[Any] = []
         if since is not None:
             where.append("e.published >= ?")
             params.append(iso(since))
+        if spans:
+            parts = []
+            for start, end in spans:
+                parts.append("(e.published >= ?" + (" AND e.published < ?)" if end else ")"))
+                params.extend([iso(start), iso(end)] if end else [iso(start)])
+            where.append("(" + " OR ".join(parts) + ")")
         if assigned:
             where.append("e.story_id IS NOT NULL")
         sql = self._ENTRY_SELECT + (" WHERE " + " AND ".join(where) if where else "")

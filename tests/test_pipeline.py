@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from conftest import FeedServer
 
 from aggregator.cli import cli
+from aggregator.store import Store
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -336,3 +337,52 @@ def test_giving_memory_back_is_harmless() -> None:
     from aggregator.pipeline import give_back_memory
 
     give_back_memory()  # glibc's malloc_trim here; a no-op where there is none
+
+
+def test_seed_spans_read_only_around_the_new_entries() -> None:
+    from aggregator.pipeline import seed_spans
+
+    day = timedelta(days=1)
+    w = timedelta(hours=72)
+    assert seed_spans([], w) == []
+    # recent entries: one open range from the earliest minus the window
+    assert seed_spans([NOW, NOW - day], w) == [(NOW - day - w, None)]
+    # one entry dated a year ago reads the days around it, not the year since
+    old = NOW - 365 * day
+    assert seed_spans([NOW, old, NOW - day], w) == [(old - w, old + w), (NOW - day - w, None)]
+    # at most `limit` ranges: the closest are merged first
+    times = [NOW - k * 30 * day for k in range(10)] + [NOW - 400 * day, NOW - 401 * day + w]
+    spans = seed_spans(times, w, limit=3)
+    assert len(spans) == 3
+    assert spans[0] == (NOW - 403 * day, NOW - 401 * day + 2 * w)  # the two old ones, merged
+    assert spans[-1][1] is None
+    for t in times:  # every entry's window is still covered
+        assert any(a <= t - w and (b is None or t + w <= b) for a, b in spans)
+
+
+def test_iter_entries_reads_only_the_spans(store: Store) -> None:
+    from aggregator.models import Entry, FetchResult, ParsedFeed, Source
+
+    feed = "https://a.test/rss"
+    store.sync_sources([Source(feed, "A")], NOW)
+    day = timedelta(days=1)
+    entries = [
+        Entry(
+            feed_url=feed,
+            identity=f"guid:{k}",
+            guid=str(k),
+            title=f"Headline {k}",
+            url=f"https://a.test/{k}",
+            published=NOW - k * day,
+            first_seen=NOW,
+        )
+        for k in range(10)
+    ]
+    store.record_success(
+        FetchResult(url=feed, fetched_at=NOW, status=200), ParsedFeed(url=feed), entries, NOW
+    )
+    got = [
+        e.title
+        for e in store.iter_entries(spans=[(NOW - 8 * day, NOW - 6 * day), (NOW - day, None)])
+    ]
+    assert got == ["Headline 8", "Headline 7", "Headline 1", "Headline 0"]
