@@ -13,11 +13,19 @@ pre-built bodies and their pre-compressed gzip versions, so it does little work 
     GET /feed/<i>.xml     the feed (ETag, Last-Modified, 304 for If-None-Match or
                           If-Modified-Since, gzip when Accept-Encoding allows it)
     GET /feeds.opml       every feed as OPML;  GET /feeds.txt  one URL a line
-    GET /_stats           requests served so far by status, as JSON (?reset=1 zeroes them)
+    GET /_stats           requests served so far by status (and faults), as JSON (?reset=1
+                          zeroes them)
+
+With ``--soak`` (``bench/soak.py``) the content moves on and requests fail for a while
+(:class:`SoakFarm`): every ``--change-every`` seconds some feeds gain items and drop their
+oldest, and until ``--faults-until`` seconds a ``--fault-rate`` share of the requests (every
+request to ``--broken-share`` of the feeds) is slow, hangs, is cut off, gets a 500 or 503, or
+a malformed body; ``GET /_soak`` reports per feed what was added, served and failed.
 
 Run it on its own (it stops when its standard input closes, or on Ctrl-C):
 
     python bench/farm.py --n 1000 [--port 8800] [--seed 1] [--write DIR]
+    python bench/farm.py --n 500 --soak --faults-until 360 --slow 5
 
 It prints one JSON line when ready: {"port": ..., "feeds": ..., "items": ..., "bytes": ...}.
 ``bench/fetch.py`` starts it as a separate process.
@@ -35,8 +43,10 @@ import json
 import random
 import re
 import sys
+import time
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -371,6 +381,7 @@ class FarmFeed:
     etag: str
     last_modified: str
     items: int
+    source: FeedSource | None = field(default=None, repr=False, compare=False)  # for rebuilds
 
     @property
     def content_type(self) -> str:
@@ -429,6 +440,19 @@ class Item:
     author: str
     category: str
     description: str
+
+
+@dataclass(frozen=True)
+class FeedSource:
+    """What a feed's body is made from, so the soak farm can rebuild it with new items."""
+
+    name: str
+    site: str
+    domain: str
+    kind: str  # "rss" or "atom"
+    style: Style
+    permalink: bool  # RSS GUIDs are the links
+    entries: tuple[Item, ...]  # newest first
 
 
 def _rss(name: str, site: str, self_url: str, items: list[Item], style: Style) -> str:
@@ -563,24 +587,30 @@ def generate(
                 )
             )
         items.sort(key=lambda it: it.published, reverse=True)
-        path = f"/feed/{index}.xml"
-        write = _atom if kind == "atom" else _rss
-        body = write(name, site, base_url + path, items, style).encode("utf-8")
-        digest = hashlib.sha1(body, usedforsecurity=False).hexdigest()[:20]
-        feeds.append(
-            FarmFeed(
-                index=index,
-                path=path,
-                name=name,
-                kind=kind,
-                body=body,
-                gzipped=gzip.compress(body, compresslevel=6, mtime=0),
-                etag=f'"{digest}"',
-                last_modified=email.utils.format_datetime(items[0].published, usegmt=True),
-                items=len(items),
-            )
-        )
+        source = FeedSource(name, site, domain, kind, style, permalink, tuple(items))
+        feeds.append(build_feed(index, source, base_url))
     return feeds
+
+
+def build_feed(index: int, source: FeedSource, base_url: str) -> FarmFeed:
+    """The served form of feed ``index`` made of ``source``: body, gzip, validators."""
+    path = f"/feed/{index}.xml"
+    write = _atom if source.kind == "atom" else _rss
+    items = list(source.entries)
+    body = write(source.name, source.site, base_url + path, items, source.style).encode("utf-8")
+    digest = hashlib.sha1(body, usedforsecurity=False).hexdigest()[:20]
+    return FarmFeed(
+        index=index,
+        path=path,
+        name=source.name,
+        kind=source.kind,
+        body=body,
+        gzipped=gzip.compress(body, compresslevel=6, mtime=0),
+        etag=f'"{digest}"',
+        last_modified=email.utils.format_datetime(items[0].published, usegmt=True),
+        items=len(items),
+        source=source,
+    )
 
 
 def opml(feeds: list[FarmFeed], base_url: str) -> bytes:
@@ -638,22 +668,16 @@ class Farm:
         self.txt = "".join(f"{base_url}{f.path}\n" for f in feeds).encode()
         self.stats: Counter[str] = Counter()
 
+    def lookup(self, path: str) -> FarmFeed | None:
+        """The feed served at ``path`` now."""
+        return self.feeds.get(path)
+
     def respond(self, method: str, target: str, headers: dict[str, str], keep: bool) -> bytes:
         parts = urlsplit(target)
-        feed = self.feeds.get(parts.path)
+        feed = self.lookup(parts.path)
         extra: list[str] = []
         if feed is not None:
-            gz = _accepts_gzip(headers.get("accept-encoding", ""))
-            etag = feed.etag[:-1] + '-gzip"' if gz else feed.etag
-            extra = [f"ETag: {etag}", f"Last-Modified: {feed.last_modified}"]
-            extra.append("Vary: Accept-Encoding")
-            if _not_modified(feed, headers):
-                status, ctype, body = "304 Not Modified", None, b""
-            else:
-                status, ctype = "200 OK", feed.content_type
-                body = feed.gzipped if gz else feed.body
-                if gz:
-                    extra.append("Content-Encoding: gzip")
+            status, ctype, body, extra = _feed_answer(feed, headers)
             self.stats[status[:3]] += 1
             self.stats["bytes"] += len(body)
         elif parts.path == "/feeds.opml":
@@ -667,17 +691,21 @@ class Farm:
                 self.stats.clear()
         else:
             status, ctype, body = "404 Not Found", "text/plain", b"no such feed\n"
-        head = [f"HTTP/1.1 {status}", f"Date: {email.utils.formatdate(usegmt=True)}"]
-        head.append("Server: bench-farm")
-        if ctype:
-            head.append(f"Content-Type: {ctype}")
-        if not status.startswith("304"):
-            head.append(f"Content-Length: {len(body)}")
-        head += extra
-        if not keep:
-            head.append("Connection: close")
-        payload = body if method != "HEAD" and not status.startswith("304") else b""
-        return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload
+        return _message(method, status, ctype, body, extra, keep)
+
+    async def answer(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        keep: bool,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
+        """Answer one request; whether the connection may serve another."""
+        writer.write(self.respond(method, target, headers, keep))
+        await writer.drain()
+        return keep
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -704,9 +732,7 @@ class Farm:
                     keep = "keep-alive" in connection
                 else:
                     keep = "close" not in connection
-                writer.write(self.respond(method, target, headers, keep))
-                await writer.drain()
-                if not keep:
+                if not await self.answer(method, target, headers, keep, reader, writer):
                     break
         except ConnectionError:
             pass
@@ -714,6 +740,343 @@ class Farm:
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
+
+
+def _feed_answer(
+    feed: FarmFeed, headers: dict[str, str]
+) -> tuple[str, str | None, bytes, list[str]]:
+    """(status, content type, body, extra headers) of a request for ``feed``."""
+    gz = _accepts_gzip(headers.get("accept-encoding", ""))
+    etag = feed.etag[:-1] + '-gzip"' if gz else feed.etag
+    extra = [f"ETag: {etag}", f"Last-Modified: {feed.last_modified}", "Vary: Accept-Encoding"]
+    if _not_modified(feed, headers):
+        return "304 Not Modified", None, b"", extra
+    if gz:
+        extra.append("Content-Encoding: gzip")
+    return "200 OK", feed.content_type, feed.gzipped if gz else feed.body, extra
+
+
+def _message(
+    method: str, status: str, ctype: str | None, body: bytes, extra: list[str], keep: bool
+) -> bytes:
+    head = [f"HTTP/1.1 {status}", f"Date: {email.utils.formatdate(usegmt=True)}"]
+    head.append("Server: bench-farm")
+    if ctype:
+        head.append(f"Content-Type: {ctype}")
+    if not status.startswith("304"):
+        head.append(f"Content-Length: {len(body)}")
+    head += extra
+    if not keep:
+        head.append("Connection: close")
+    payload = body if method != "HEAD" and not status.startswith("304") else b""
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload
+
+
+# -- soak mode: content that moves on, faults that stop ----------------------------------------
+
+# slow: the answer comes after --slow seconds (beyond the client's deadline); hang: no answer
+# until the client gives up (at most --hang seconds); close: the connection is closed without
+# an answer; truncate: the body stops halfway through its Content-Length; 500; 503 with
+# Retry-After; malformed: a 200 whose XML stops in the middle of an item (no validators);
+# garbage: a 200 HTML maintenance page
+FAULTS = ("slow", "hang", "close", "truncate", "500", "503", "malformed", "garbage")
+RETRY_AFTER = 15  # seconds, on the 503 fault
+GARBAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Down for maintenance</title></head>"
+    b"<body><h1>We'll be back soon</h1><p>Sorry for the inconvenience.</p></body></html>\n"
+)
+
+
+def _unit(*key: object) -> float:
+    """A stable number in [0, 1) for ``key``: the soak farm's dice (same seed, same faults)."""
+    digest = hashlib.blake2b(":".join(map(str, key)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+@dataclass(frozen=True)
+class SoakOptions:
+    change_every: float = 5.0  # seconds between two content steps
+    change_share: float = 0.1  # chance that a feed gains 1-3 items at a step
+    static_share: float = 0.02  # feeds that never change (they answer 304 for ever)
+    fault_rate: float = 0.1  # chance that a request fails, while faults last
+    broken_share: float = 0.05  # feeds whose every request fails while faults last
+    faults_until: float | None = None  # seconds after the start; None: faults never stop
+    slow: float = 6.0  # seconds of a slow answer
+    hang: float = 60.0  # longest wait of a hanging answer
+
+
+@dataclass
+class LiveFeed:
+    """A soak feed: its content now, and what it served."""
+
+    feed: FarmFeed
+    step: int = 0  # the content step its body is at
+    requests: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+    last_fault: float | None = None  # seconds after the start
+    added: int = 0  # items gained since the start
+    served: set[str] = field(default_factory=set)  # GUIDs of the items sent in a 200
+
+
+class SoakFarm(Farm):
+    """The farm of a soak test. Every ``change_every`` seconds a share of the feeds gain one
+    to three items (published at that step; the oldest fall off the end, so a feed keeps its
+    length; ETag and Last-Modified follow), sharing a few fresh events so new stories form
+    across outlets. Until ``faults_until`` seconds, a request fails with ``fault_rate``, in
+    one of the ways of :data:`FAULTS`, and the ``broken_share`` feeds fail every request.
+    Which feeds change at which step, and which request fails how, follow from the seed,
+    the feed, the step and the number of the request to that feed. ``/_soak`` reports it
+    all as JSON."""
+
+    def __init__(
+        self,
+        feeds: list[FarmFeed],
+        base_url: str,
+        *,
+        seed: int,
+        options: SoakOptions,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(feeds, base_url)
+        self.seed, self.options, self.clock = seed, options, clock
+        self.started = clock()
+        self.born = datetime.now(UTC).replace(microsecond=0)
+        self.live = {f.path: LiveFeed(f) for f in feeds}
+        self.static = {
+            f.index for f in feeds if _unit("static", seed, f.index) < options.static_share
+        }
+        self.broken = {
+            f.index
+            for f in feeds
+            if f.index not in self.static and _unit("broken", seed, f.index) < options.broken_share
+        }
+
+    # time
+
+    def elapsed(self) -> float:
+        return self.clock() - self.started
+
+    def step(self) -> int:
+        return int(self.elapsed() // self.options.change_every)
+
+    def when(self, step: int) -> datetime:
+        """When the items of ``step`` were published (to the second)."""
+        seconds = int(step * self.options.change_every)
+        return self.born + timedelta(seconds=seconds)
+
+    def faults_active(self) -> bool:
+        until = self.options.faults_until
+        return until is None or self.elapsed() < until
+
+    # content
+
+    def lookup(self, path: str) -> FarmFeed | None:
+        live = self.live.get(path)
+        if live is None:
+            return super().lookup(path)
+        self._advance(live)
+        return live.feed
+
+    def _advance(self, live: LiveFeed) -> None:
+        """Bring a feed's content to the current step (lazily: on its next request)."""
+        now = self.step()
+        source = live.feed.source
+        if now <= live.step or source is None:
+            return
+        index = live.feed.index
+        events: dict[int, list[Event]] = {}
+        new: list[Item] = []
+        for step in range(live.step + 1, now + 1):
+            for j in range(self._gain(index, step)):
+                if step not in events:
+                    events[step] = self._events(step)
+                new.append(self._item(index, source, step, j, events[step]))
+        live.step = now
+        if new:
+            entries = (*reversed(new), *source.entries)[: len(source.entries)]
+            live.feed = build_feed(index, replace(source, entries=entries), self.base_url)
+            live.added += len(new)
+
+    def _gain(self, index: int, step: int) -> int:
+        """Items feed ``index`` gains at ``step``: 0, or 1 to 3 with ``change_share``."""
+        share = self.options.change_share
+        u = _unit("gain", self.seed, index, step)
+        if index in self.static or u >= share:
+            return 0
+        return 1 + int(u / share * 3)
+
+    def _events(self, step: int) -> list[Event]:
+        """The fresh events of ``step``, several outlets' reports each."""
+        rng = random.Random(f"step:{self.seed}:{step}")
+        count = max(1, round(len(self.live) * self.options.change_share * 2 / 5))
+        return [_fresh_event(rng, self.when(step)) for _ in range(count)]
+
+    def _item(self, index: int, source: FeedSource, step: int, j: int, events: list[Event]) -> Item:
+        rng = random.Random(f"item:{self.seed}:{index}:{step}:{j}")
+        when = self.when(step)
+        if rng.random() < 0.6:  # a shared event, in this outlet's words
+            event, reporter = rng.choice(events), rng.randrange(4)
+        else:
+            event, reporter = _fresh_event(rng, when), 0
+        title = _headline(event, reporter, source.style, source.name, rng)
+        uid = f"{index}s{step}n{j}"
+        link = f"{source.site}{event.kind}/{when:%Y/%m/%d}/{_slug(title)}-{uid}"
+        if source.kind == "atom":
+            guid = f"tag:{source.domain},{when:%Y}:{uid}"
+        else:
+            guid = link if source.permalink else f"{source.domain}:{uid}"
+        return Item(
+            title=title,
+            link=link,
+            guid=guid,
+            permalink=source.permalink and source.kind == "rss",
+            published=when,
+            author=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+            category=event.kind.capitalize(),
+            description=_description(event, rng, source.style.html),
+        )
+
+    # faults
+
+    def fault(self, path: str) -> str | None:
+        """The fault of this request to ``path`` (None: answer it well)."""
+        live = self.live.get(path)
+        if live is None:
+            return None
+        live.requests += 1
+        if not self.faults_active():
+            return None
+        index, n = live.feed.index, live.requests
+        if (
+            index not in self.broken
+            and _unit("fault", self.seed, index, n) >= self.options.fault_rate
+        ):
+            return None
+        kind = FAULTS[int(_unit("kind", self.seed, index, n) * len(FAULTS))]
+        live.faults[kind] += 1
+        live.last_fault = self.elapsed()
+        self.stats[f"fault:{kind}"] += 1
+        return kind
+
+    async def answer(
+        self,
+        method: str,
+        target: str,
+        headers: dict[str, str],
+        keep: bool,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> bool:
+        path = urlsplit(target).path
+        kind = self.fault(path)
+        feed = self.lookup(path)
+        if kind is None or feed is None:
+            return await super().answer(method, target, headers, keep, reader, writer)
+        live = self.live[path]
+        if kind == "slow":
+            await asyncio.sleep(self.options.slow)
+            writer.write(_message(method, *_feed_answer(feed, headers), False))
+            await writer.drain()
+            return False
+        if kind == "hang":
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reader.read(1), self.options.hang)  # b"" once closed
+            return False
+        if kind == "close":
+            return False
+        if kind == "truncate":
+            data = _message(method, "200 OK", feed.content_type, feed.body, [], False)
+            writer.write(data[: len(data) - len(feed.body) // 2])
+            await writer.drain()
+            return False
+        extra: list[str] = []
+        if kind in ("500", "503"):
+            status = "500 Internal Server Error" if kind == "500" else "503 Service Unavailable"
+            ctype, body = "text/plain", f"{status}\n".encode()
+            if kind == "503":
+                extra.append(f"Retry-After: {RETRY_AFTER}")
+        elif kind == "malformed":
+            status, ctype = "200 OK", feed.content_type
+            body, whole = _cut(feed)
+            live.served.update(it.guid for it in whole)
+        else:  # garbage
+            status, ctype, body = "200 OK", "text/html; charset=utf-8", GARBAGE
+        writer.write(_message(method, status, ctype, body, extra, keep))
+        await writer.drain()
+        return keep
+
+    def respond(self, method: str, target: str, headers: dict[str, str], keep: bool) -> bytes:
+        parts = urlsplit(target)
+        if parts.path == "/_soak":
+            return _message(method, "200 OK", "application/json", self.report(), [], keep)
+        data = super().respond(method, target, headers, keep)
+        live = self.live.get(parts.path)
+        if live is not None and data.startswith(b"HTTP/1.1 200") and live.feed.source:
+            live.served.update(it.guid for it in live.feed.source.entries)
+        return data
+
+    def report(self) -> bytes:
+        """What the soak farm did so far, as JSON."""
+        until = self.options.faults_until
+        for live in self.live.values():
+            self._advance(live)
+        feeds = {
+            str(live.feed.index): {
+                "requests": live.requests,
+                "faults": dict(live.faults),
+                "last_fault": live.last_fault,
+                "added": live.added,
+                "served": len(live.served),
+            }
+            for live in self.live.values()
+        }
+        return json.dumps(
+            {
+                "started": self.born.isoformat(),
+                "elapsed": self.elapsed(),
+                "step": self.step(),
+                "faults_active": self.faults_active(),
+                "faults_end_at": (
+                    (self.born + timedelta(seconds=until)).isoformat()
+                    if until is not None
+                    else None
+                ),
+                "static": sorted(self.static),
+                "broken": sorted(self.broken),
+                "items_added": sum(live.added for live in self.live.values()),
+                "items_served": sum(len(live.served) for live in self.live.values()),
+                "feeds": feeds,
+            }
+        ).encode()
+
+
+def shorten(feed: FarmFeed, keep: int, base_url: str) -> FarmFeed:
+    """``feed`` with its ``keep`` newest items only (a soak feed then rolls over sooner)."""
+    if feed.source is None or len(feed.source.entries) <= keep:
+        return feed
+    return build_feed(
+        feed.index, replace(feed.source, entries=feed.source.entries[:keep]), base_url
+    )
+
+
+def _fresh_event(rng: random.Random, when: datetime) -> Event:
+    """An event first reported at ``when``."""
+    return replace(_event(rng, when), when=when)
+
+
+def _cut(feed: FarmFeed) -> tuple[bytes, tuple[Item, ...]]:
+    """``feed``'s body cut off inside the description of an item about 60 % down, and the
+    items it still carries (the cut one's GUID comes before its description)."""
+    source = feed.source
+    assert source is not None
+    tag = b"<summary" if feed.kind == "atom" else b"<description>"
+    k = len(source.entries) * 6 // 10
+    pos = -1
+    for _ in range(k + 1):
+        pos = feed.body.find(tag, pos + 1)
+    if pos < 0:
+        return feed.body[: len(feed.body) // 2], source.entries[:k]
+    return feed.body[: pos + len(tag) + 20], source.entries[: k + 1]
 
 
 async def serve(args: argparse.Namespace) -> None:
@@ -732,7 +1095,23 @@ async def serve(args: argparse.Namespace) -> None:
     port = server.sockets[0].getsockname()[1]
     base_url = f"http://127.0.0.1:{port}"
     feeds = generate(args.n, base_url, seed=args.seed, anchor=anchor)
-    farm = Farm(feeds, base_url)
+    farm: Farm
+    if args.soak and args.keep_items:
+        feeds = [shorten(f, args.keep_items, base_url) for f in feeds]
+    if args.soak:
+        options = SoakOptions(
+            change_every=args.change_every,
+            change_share=args.change_share,
+            static_share=args.static_share,
+            fault_rate=args.fault_rate,
+            broken_share=args.broken_share,
+            faults_until=args.faults_until,
+            slow=args.slow,
+            hang=args.hang,
+        )
+        farm = SoakFarm(feeds, base_url, seed=args.seed, options=options)
+    else:
+        farm = Farm(feeds, base_url)
     if args.write:
         out = Path(args.write)
         out.mkdir(parents=True, exist_ok=True)
@@ -749,6 +1128,14 @@ async def serve(args: argparse.Namespace) -> None:
         "atom": sum(f.kind == "atom" for f in feeds),
         "anchor": anchor.isoformat(),
     }
+    if isinstance(farm, SoakFarm):
+        ready["soak"] = {
+            **vars(farm.options),
+            "started": farm.born.isoformat(),
+            "static": len(farm.static),
+            "broken": len(farm.broken),
+            "keep_items": args.keep_items,
+        }
     async with server:
         await server.start_serving()
         print(json.dumps(ready), flush=True)
@@ -763,7 +1150,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--anchor", help="ISO time of the newest item (default: this hour)")
     parser.add_argument("--write", metavar="DIR", help="also write the feeds to DIR")
+    soak = parser.add_argument_group("soak mode (changing content, faults that stop)")
+    soak.add_argument("--soak", action="store_true", help="serve a soak farm (see SoakFarm)")
+    soak.add_argument(
+        "--change-every", type=float, default=5.0, metavar="S", help="seconds a step (5)"
+    )
+    soak.add_argument(
+        "--change-share", type=float, default=0.1, help="feeds gaining items a step (0.1)"
+    )
+    soak.add_argument(
+        "--keep-items", type=int, metavar="N", help="serve only the N newest items of each feed"
+    )
+    soak.add_argument("--static-share", type=float, default=0.02, help="never-changing (0.02)")
+    soak.add_argument("--fault-rate", type=float, default=0.1, help="requests failing (0.1)")
+    soak.add_argument(
+        "--broken-share", type=float, default=0.05, help="feeds always failing (0.05)"
+    )
+    soak.add_argument(
+        "--faults-until", type=float, metavar="S", help="seconds of faults (default: for ever)"
+    )
+    soak.add_argument("--slow", type=float, default=6.0, metavar="S", help="slow answer (6 s)")
+    soak.add_argument("--hang", type=float, default=60.0, metavar="S", help="longest hang (60 s)")
     args = parser.parse_args(argv)
+    if args.change_every <= 0:
+        parser.error("--change-every must be > 0")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args))
     return 0
