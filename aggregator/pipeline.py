@@ -457,6 +457,7 @@ def run_pass(
             if progress:
                 progress(report, len(reports), len(states))
         store.record_not_modified(unchanged)
+        store.index_pending()  # the new entries, into the full-text index in one statement
         seconds["fetch+store"] = time.perf_counter() - clock
         if stop is not None and stop.is_set():
             log.warning(

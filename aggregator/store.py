@@ -329,6 +329,48 @@ def m006_retention(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m007_fts_in_bulk(db: sqlite_utils.Database) -> None:
+    """New entries are put in the full-text index in bulk (`Store.index_pending`, once per
+    pass) instead of one at a time by a trigger: the per-row trigger over a first pass's
+    per-feed transactions cost 2.5 s of the 3.9 s of storing 34,562 entries, one statement
+    0.28 s. The insert trigger now only notes the new row in ``fts_pending``; the delete and
+    update triggers leave rows still pending alone (the FTS5 'delete' of a row that was
+    never indexed would corrupt the index) and forget them instead."""
+    db.execute("CREATE TABLE fts_pending (entry_id INTEGER PRIMARY KEY)")  # not indexed yet
+    db.execute("DROP TRIGGER IF EXISTS [entries_ai]")
+    db.execute("DROP TRIGGER IF EXISTS [entries_ad]")
+    db.execute("DROP TRIGGER IF EXISTS [entries_au]")
+    db.execute(
+        """
+        CREATE TRIGGER [entries_ai] AFTER INSERT ON [entries] BEGIN
+          INSERT INTO fts_pending (entry_id) VALUES (new.id);
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER [entries_ad] AFTER DELETE ON [entries] BEGIN
+          INSERT INTO [entries_fts] ([entries_fts], rowid, [title], [summary])
+            SELECT 'delete', old.rowid, old.[title], old.[summary]
+            WHERE NOT EXISTS (SELECT 1 FROM fts_pending WHERE entry_id = old.id);
+          DELETE FROM fts_pending WHERE entry_id = old.id;
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER [entries_au] AFTER UPDATE OF [title], [summary] ON [entries]
+        WHEN NOT EXISTS (SELECT 1 FROM fts_pending WHERE entry_id = old.id) BEGIN
+          INSERT INTO [entries_fts] ([entries_fts], rowid, [title], [summary])
+            VALUES ('delete', old.rowid, old.[title], old.[summary]);
+          INSERT INTO [entries_fts] (rowid, [title], [summary])
+            VALUES (new.rowid, new.[title], new.[summary]);
+        END
+        """
+    )
+
+
 def _dicts(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
     """A query's rows as column -> value mappings."""
     cols = [c[0] for c in cur.description]
@@ -452,6 +494,18 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    def index_pending(self) -> int:
+        """Put the entries stored since the last call in the full-text index, in one
+        statement and one transaction (see m007); how many."""
+        with self.db.atomic():
+            cur = self.db.execute(
+                "INSERT INTO entries_fts (rowid, title, summary)"
+                " SELECT e.id, e.title, e.summary FROM fts_pending p"
+                " JOIN entries e ON e.id = p.entry_id"
+            )
+            self.db.execute("DELETE FROM fts_pending")
+        return max(cur.rowcount, 0)
 
     def failure(self, error: sqlite3.Error) -> StoreError:
         """A one-line error naming the database for a failed database call."""

@@ -96,6 +96,7 @@ MIGRATIONS = [
     "m004_related_links",
     "m005_browse",
     "m006_retention",
+    "m007_fts_in_bulk",
 ]
 
 
@@ -514,3 +515,58 @@ def test_many_ids_are_read_in_chunks_and_in_published_order(synced: Store, now: 
     assert [e.id for e in synced.entries(ids=ids, assigned=True)] == [ids[5], ids[0]]
     assert len(synced.entries(ids=ids, unassigned=True)) == 1298
     assert [e.id for e in synced.entries(assigned=True)] == [ids[5], ids[0]]
+
+
+def test_new_entries_are_indexed_for_search_in_bulk(store: Store, now: datetime) -> None:
+    """The insert trigger only notes new rows; `index_pending` (once per pass) indexes them.
+    Deleting or editing a row before it is indexed leaves the index sound."""
+    from aggregator.models import Entry, FetchResult, ParsedFeed, Source
+
+    feed = "https://a.test/rss"
+    store.sync_sources([Source(feed, "A")], now)
+
+    def entry(key: str, title: str) -> Entry:
+        return Entry(
+            feed_url=feed,
+            identity=f"guid:{key}",
+            guid=key,
+            title=title,
+            url=f"https://a.test/{key}",
+            published=now,
+            first_seen=now,
+        )
+
+    def search(word: str) -> list[str]:
+        rows = store.db.execute(
+            "SELECT e.title FROM entries_fts JOIN entries e ON e.id = entries_fts.rowid"
+            " WHERE entries_fts MATCH ? ORDER BY e.id",
+            [word],
+        )
+        return [r[0] for r in rows]
+
+    def fetch(*entries: Entry) -> list[int]:
+        result = FetchResult(url=feed, fetched_at=now, status=200)
+        return list(store.record_success(result, ParsedFeed(url=feed), entries, now).new_ids)
+
+    ids = fetch(entry("1", "Floods in Türkiye"), entry("2", "Budget vote in Lisbon"))
+    assert search("turkiye") == []  # not indexed yet
+    assert store.index_pending() == 2
+    assert search("turkiye") == ["Floods in Türkiye"]
+    assert store.index_pending() == 0
+    # an edit of an indexed row re-indexes it; one of a pending row waits for the bulk
+    fetch(
+        entry("1", "Floods in Türkiye kill dozens"),
+        entry("3", "Strike in Lisbon"),
+        entry("4", "Gone before it was indexed, in Lisbon"),
+    )
+    store.db.execute("UPDATE entries SET title = 'Strike ends in Lisbon' WHERE guid = '3'")
+    # a pending row deleted before it is indexed is simply forgotten; an indexed one leaves
+    store.db.execute("DELETE FROM entries WHERE guid = '4'")
+    store.db.execute("DELETE FROM entries WHERE id = ?", [ids[1]])
+    assert store.index_pending() == 1
+    assert search("lisbon") == ["Strike ends in Lisbon"]
+    assert search("dozens") == ["Floods in Türkiye kill dozens"]
+    store.db.execute("DELETE FROM entries WHERE guid = '3'")
+    assert search("lisbon") == []
+    store.db.execute("INSERT INTO entries_fts (entries_fts) VALUES ('integrity-check')")
+    assert store.db.execute("SELECT count(*) FROM fts_pending").fetchone()[0] == 0
