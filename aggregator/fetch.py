@@ -29,12 +29,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit
 
+import brotli
 import httpx
-
-try:
-    import brotli
-except ImportError:  # pragma: no cover - a dependency; without it br is not asked for
-    brotli = None
 
 from aggregator.errors import (
     BlockedTarget,
@@ -49,7 +45,7 @@ log = logging.getLogger(__name__)
 
 # the encodings _Inflater reads, each a bounded piece at a time (httpx would also ask for zstd
 # when its library is present, and decode it unbounded)
-ACCEPT_ENCODING = "gzip, deflate, br" if brotli is not None else "gzip, deflate"
+ACCEPT_ENCODING = "gzip, deflate, br"
 ACCEPT = (
     "application/atom+xml, application/rss+xml, application/feed+json, application/json;q=0.9, "
     "application/xml;q=0.9, text/xml;q=0.8, text/html;q=0.5, */*;q=0.1"
@@ -488,7 +484,6 @@ class _Brotli:
     """One br layer; the output is bounded with brotli's ``output_buffer_limit``."""
 
     def __init__(self) -> None:
-        assert brotli is not None
         self.d = brotli.Decompressor()
 
     def feed(self, data: bytes, step: int) -> Iterator[bytes]:
@@ -522,7 +517,7 @@ class _Inflater:
             name = name.strip()
             if name in ("gzip", "x-gzip", "deflate"):
                 self.layers.append(_Zlib(name))
-            elif name == "br" and brotli is not None:
+            elif name == "br":
                 self.layers.append(_Brotli())
 
     def feed(self, data: bytes) -> Iterator[bytes]:

@@ -397,6 +397,10 @@ def run_pass(
     clusters any entry left without a story (by a stop or a crash)."""
     started = now or utcnow()
     settings = config.settings
+
+    def stopped() -> bool:
+        return stop is not None and stop.is_set()
+
     store = Store.open(settings.database)
     try:
         store.sync_sources(config.sources, started)
@@ -442,7 +446,7 @@ def run_pass(
         seconds: dict[str, float] = {}
         unchanged: list[tuple[FetchResult, datetime]] = []
         for result in fetcher.stream(states, cancel=stop):
-            if stop is not None and stop.is_set():
+            if stopped():
                 break
             report, new_ids, updated_ids = _process(
                 store, result, feeds[result.url], started, unchanged
@@ -459,7 +463,7 @@ def run_pass(
         store.record_not_modified(unchanged)
         store.index_pending()  # the new entries, into the full-text index in one statement
         seconds["fetch+store"] = time.perf_counter() - clock
-        if stop is not None and stop.is_set():
+        if stopped():
             log.warning(
                 "pass stopped after %d of %d feeds; their new entries get stories next pass",
                 len(reports),
@@ -473,7 +477,7 @@ def run_pass(
         seconds["stories"] = time.perf_counter() - clock
         clock = time.perf_counter()
         rendered: Sequence[str] = ()
-        if stop is not None and stop.is_set():
+        if stopped():
             if touched:
                 _render_later(config)  # stories changed but the digest was not rewritten
         elif render and needs_render(config, bool(touched), started):
@@ -482,7 +486,7 @@ def run_pass(
             rendered = render_site(store, config, started)
         seconds["render"] = time.perf_counter() - clock
         clock = time.perf_counter()  # retention: the live tables keep retention_days
-        if stop is None or not stop.is_set():  # (a stopping daemon leaves it to the next)
+        if not stopped():  # (a stopping daemon leaves retention to the next pass)
             store.apply_retention(settings.retention_days, started)
         seconds["prune"] = time.perf_counter() - clock
         log.info("pass: %s", ", ".join(f"{stage} {secs:.2f} s" for stage, secs in seconds.items()))
